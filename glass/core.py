@@ -51,7 +51,7 @@ def to_tensor(img): # PIL image, or uint8 array (H,W,3), (H,W) or (b,H,W,3)
     if a.dtype != np.uint8: raise TypeError(f'expected a uint8 image, got dtype {a.dtype}')
     if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
     if a.ndim not in (3, 4) or a.shape[-1] != 3: raise ValueError(f'expected (H,W,3) or (b,H,W,3), got shape {a.shape}')
-    return torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, -3).float() / 255
+    return torch.from_numpy(np.require(a, requirements=['C', 'W'])).movedim(-1, -3).float() / 255
 
 # %% ../nbs/00_core.ipynb #00000012
 def to_uint8(t): # float tensor (3,H,W) or (b,3,H,W) in [0, 1]
