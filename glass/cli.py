@@ -13,6 +13,9 @@ from fastcore.script import anno_parser
 COMMANDS = {
     'tinyworld': ('glass.tinyworld:tinyworld_cmd', 'render tiny-world scenes and export them (COCO or VOC)'),
     'eval': ('glass.evaluate:eval_cmd', 'evaluate object discovery on a COCO / VOC / tiny-world folder'),
+    'pretrain-tinyworld': ('glass.foundation:pretrain_tinyworld_cmd', 'train the tiny-world stand-ins for Stable Diffusion and DINOv2'),
+    'caption': ('glass.guidance:caption_cmd', 'caption a folder of images with BLIP-2 (JSONL)'),
+    'guidance': ('glass.guidance:guidance_cmd', 'captions -> generated images + pseudo masks (the guidance dataset)'),
 }
 
 # %% ../nbs/12_cli.ipynb #00000006
