@@ -16,6 +16,7 @@ COMMANDS = {
     'pretrain-tinyworld': ('glass.foundation:pretrain_tinyworld_cmd', 'train the tiny-world stand-ins for Stable Diffusion and DINOv2'),
     'caption': ('glass.guidance:caption_cmd', 'caption a folder of images with BLIP-2 (JSONL)'),
     'guidance': ('glass.guidance:guidance_cmd', 'captions -> generated images + pseudo masks (the guidance dataset)'),
+    'train': ('glass.train:train_cmd', 'train GLASS (or any run config) with Accelerate; --resume continues a run'),
     'segment': ('glass.tasks:segment_cmd', 'segment an image or a folder of images into slots'),
     'compose': ('glass.compose:compose_cmd', 'remove / add / swap slots of images and decode'),
 }
