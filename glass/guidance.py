@@ -22,9 +22,9 @@ __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_
            'word_level_tokenizer', 'PromptPlan', 'plan_prompt', 'CaptureConfig', 'attention_layers', 'resolve_config',
            'select_layers', 'tiny_sd_pipeline', 'AttentionStore', 'head_mean_probs', 'StoringAttnProcessor',
            'capture_attention', 'upsample', 'group_maps', 'refine', 'minmax', 'label_map', 'soft_masks', 'pseudo_mask',
-           'Generation', 'column_groups', 'generate_with_masks', 'write_jsonl', 'read_captions', 'parse_shard',
-           'shard_batches', 'sample_files', 'write_guidance', 'GuidanceDataset', 'load_pipeline', 'guidance_cmd',
-           'load_captioner', 'caption_images', 'list_images', 'caption_cmd']
+           'Generation', 'column_groups', 'generate_with_masks', 'masks_from_images', 'write_jsonl', 'read_captions',
+           'parse_shard', 'shard_batches', 'sample_files', 'write_guidance', 'GuidanceDataset', 'load_pipeline',
+           'guidance_cmd', 'load_captioner', 'caption_images', 'list_images', 'caption_cmd']
 
 # %% ../nbs/05_caption_masks.ipynb #00000005
 COCO_CLASSES = ['background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck',
@@ -593,6 +593,76 @@ def _mask(store, i, plan, size, tau, fg, uncertain):
     return lab, dict(rec, source='class_prompt' if store.class_emb is not None else 'prompt')
 
 # %% ../nbs/05_caption_masks.ipynb #0000004f
+def _eps_x0(pipe, out, x, a):
+    "The noise and clean-latent estimates from the UNet output `out` at noisy latents `x` with alpha-bar `a`."
+    kind = pipe.scheduler.config.get('prediction_type', 'epsilon')
+    if kind == 'epsilon': return out, (x - (1 - a).sqrt() * out) / a.sqrt()
+    if kind == 'v_prediction': return a.sqrt() * out + (1 - a).sqrt() * x, a.sqrt() * x - (1 - a).sqrt() * out
+    raise ValueError(f"scheduler prediction_type {kind!r} is not supported (epsilon or v_prediction)")
+
+def _noise(lat, generator):
+    "Standard normal noise shaped like `lat` from one generator or one generator per sample."
+    if not isinstance(generator, (list, tuple)): return torch.randn(lat.shape, generator=generator, dtype=lat.dtype).to(lat.device)
+    if len(generator) != len(lat): raise ValueError(f"{len(generator)} generators for {len(lat)} images")
+    return torch.stack([torch.randn(lat.shape[1:], generator=g, dtype=lat.dtype) for g in generator]).to(lat.device)
+
+def _timesteps(pipe, t, steps, stride):
+    T = pipe.scheduler.config.num_train_timesteps
+    ts = [t - k * stride for k in range(steps)]
+    if steps < 1 or not 0 <= ts[-1] <= ts[0] < T: raise ValueError(f"timesteps {ts} must lie in [0, {T}) (t={t}, steps={steps}, stride={stride})")
+    return ts
+
+# %% ../nbs/05_caption_masks.ipynb #00000050
+@torch.no_grad()
+def _denoise(pipe, store, lat, emb, ts, guidance_scale):
+    "Run the UNet at timesteps `ts` from noisy latents `lat` (DDIM steps), advancing the store's step counter."
+    acp = pipe.scheduler.alphas_cumprod.to(lat.device, lat.dtype)
+    for k, t in enumerate(ts):
+        x = torch.cat([lat] * 2) if guidance_scale > 1 else lat
+        out = pipe.unet(x, torch.tensor(t, device=lat.device), encoder_hidden_states=emb).sample
+        if guidance_scale > 1: u, c = out.chunk(2); out = u + guidance_scale * (c - u)
+        eps, x0 = _eps_x0(pipe, out, lat, acp[t])
+        if k + 1 < len(ts): a = acp[ts[k + 1]]; lat = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        store.on_step_end(pipe, k, t, {})
+    return lat
+
+# %% ../nbs/05_caption_masks.ipynb #00000051
+def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
+                      images:Tensor, # (b, 3, H, W) real images in [0, 1]
+                      captions:list, # their captions
+                      class_words:list=None, # per caption, the class words to label; None: all vocabulary words found
+                      capture_cfg:CaptureConfig=None, # what to capture; default `CaptureConfig()`
+                      t:int=500, # timestep the images are noised to (of the scheduler's training timesteps)
+                      steps:int=1, # denoising steps run from `t` (maps averaged over the step window)
+                      stride:int=20, # timesteps between steps
+                      generator=None, # torch.Generator of the noise, or a list of them (one per image)
+                      vocab:Vocab|str='coco', # class vocabulary or its name
+                      append:bool=True, # append the class names to the prompt
+                      guidance_scale:float=1.0, # classifier-free guidance of the steps (1: conditional branch only)
+                      negative_prompt=None,
+                      tau:int=4, fg:float=0.6, uncertain:float=0.5)->Generation: # pseudo-mask parameters
+    "Pseudo masks of real `images`: the attention while the pipeline denoises them, noised to `t`, under `captions`."
+    if images.ndim != 4 or images.shape[1] != 3: raise ValueError(f"images must be (b, 3, H, W), got {tuple(images.shape)}")
+    if len(captions) != len(images): raise ValueError(f"{len(captions)} captions for {len(images)} images")
+    plans, ts = _plans(pipe, captions, class_words, vocab, append), _timesteps(pipe, t, steps, stride)
+    size, f, dev = tuple(images.shape[2:]), pipe.vae_scale_factor, pipe.device
+    vae, cfg_on = pipe.vae, guidance_scale > 1
+    with capture_attention(pipe.unet, capture_cfg, (size[0] // f, size[1] // f)) as store, torch.no_grad():
+        lat = vae.encode(images.to(dev, vae.dtype) * 2 - 1).latent_dist.mean * vae.config.scaling_factor
+        noise = _noise(lat, generator)
+        a = pipe.scheduler.alphas_cumprod[ts[0]].to(dev, lat.dtype)
+        emb = pipe.encode_prompt([p.prompt for p in plans], dev, 1, cfg_on, negative_prompt)
+        emb = torch.cat([emb[1], emb[0]]) if cfg_on else emb[0]
+        cemb = _class_emb(pipe, plans) if store.cfg.class_prompt else None
+        store.reset(len(plans), [p.tokens for p in plans], [p.class_tokens for p in plans], cemb, len(ts))
+        _denoise(pipe, store, a.sqrt() * lat + (1 - a).sqrt() * noise, emb, ts, guidance_scale)
+        masks = [_mask(store, i, p, size, tau, fg, uncertain) for i, p in enumerate(plans)]
+    run = dict(model=getattr(pipe, 'name_or_path', None), source_images='real', t=ts[0], steps=steps, stride=stride, timesteps=ts,
+               guidance_scale=guidance_scale, negative_prompt=negative_prompt, height=size[0], width=size[1], capture=asdict(store.cfg))
+    recs = [dict(asdict(p), **run, mask=masks[i][1]) for i, p in enumerate(plans)]
+    return Generation(images.float().cpu(), torch.stack([m[0].cpu() for m in masks]), recs)
+
+# %% ../nbs/05_caption_masks.ipynb #00000059
 def write_jsonl(path:str, rows:list):
     "Write `rows` as JSON lines, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -622,7 +692,7 @@ def shard_batches(n:int, # number of samples
     "The batches (lists of sample indices) of `shard`."
     return [list(range(s, min(s + batch_size, n))) for j, s in enumerate(range(0, n, batch_size)) if j % shard[1] == shard[0]]
 
-# %% ../nbs/05_caption_masks.ipynb #00000052
+# %% ../nbs/05_caption_masks.ipynb #0000005c
 def sample_files(i:int)->dict:
     "Relative paths of sample `i`'s files."
     return {k: f'{k}s/{i:07d}.{ext}' for k, ext in (('image', 'png'), ('mask', 'png'), ('record', 'json'))}
@@ -647,7 +717,7 @@ def _manifest(out:Path, settings:dict):
         if diff: raise ValueError(f"{p} holds a run with other settings ({', '.join(diff)}); use another out_dir")
     else: _atomic(p, json.dumps(new, indent=1).encode())
 
-# %% ../nbs/05_caption_masks.ipynb #00000053
+# %% ../nbs/05_caption_masks.ipynb #0000005d
 def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
     cw = [r.get('class_words') for r in rows]
     g = generate_with_masks(pipe, [r['caption'] for r in rows], cw, capture_cfg, seeds=[seed + i for i in idx], vocab=vocab, **gen_kw)
@@ -681,7 +751,7 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
         _write_batch(pipe, [rows[i] for i in b], b, out, v, capture_cfg, seed, gen_kw)
     return sum(len(b) for b in todo)
 
-# %% ../nbs/05_caption_masks.ipynb #00000057
+# %% ../nbs/05_caption_masks.ipynb #00000061
 class GuidanceDataset(torch.utils.data.Dataset):
     "Generated images with pseudo semantic masks, as written by `write_guidance`."
     def __init__(self, root:str, # a folder written by `write_guidance`
@@ -703,7 +773,7 @@ class GuidanceDataset(torch.utils.data.Dataset):
                  captions=[r['caption']], image_id=r['index'], class_words=r['words'], class_ids=r['classes'])
         return self.transform(s) if self.transform else s
 
-# %% ../nbs/05_caption_masks.ipynb #0000005b
+# %% ../nbs/05_caption_masks.ipynb #00000065
 def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub id
                   device:str=None, # default: cuda when available
                   fp16:bool=False): # half precision (on cuda)
@@ -717,7 +787,7 @@ def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub i
 
 def _ints(s): return None if s is None else tuple(int(x) for x in str(s).split(','))
 
-# %% ../nbs/05_caption_masks.ipynb #0000005c
+# %% ../nbs/05_caption_masks.ipynb #00000066
 @call_parse
 def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "class_words": [...]}
                  out_dir:str, # output folder (resumable)
@@ -752,7 +822,7 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     print(f"wrote {n} samples in {time.time() - t0:.1f}s -> {out_dir}")
     return n
 
-# %% ../nbs/05_caption_masks.ipynb #00000060
+# %% ../nbs/05_caption_masks.ipynb #0000006a
 def load_captioner(path:str, # local folder or hub id of a BLIP-2 checkpoint
                    device:str=None, # default: cuda when available
                    dtype=None): # default: float16 on cuda, float32 on cpu
@@ -767,7 +837,7 @@ def _pil(x):
     from PIL import Image
     return x.convert('RGB') if isinstance(x, Image.Image) else Image.open(x).convert('RGB')
 
-# %% ../nbs/05_caption_masks.ipynb #00000061
+# %% ../nbs/05_caption_masks.ipynb #0000006b
 @torch.no_grad()
 def _caption_batch(model, processor, images, prompt, max_new_tokens):
     kw = dict(text=[prompt] * len(images)) if prompt else {}
@@ -790,7 +860,7 @@ def caption_images(model, # BLIP-2 folder / hub id, or a loaded `Blip2ForConditi
     return [c for i in range(0, len(images), batch_size)
             for c in _caption_batch(model, processor, [_pil(x) for x in images[i:i + batch_size]], prompt, max_new_tokens)]
 
-# %% ../nbs/05_caption_masks.ipynb #00000067
+# %% ../nbs/05_caption_masks.ipynb #00000071
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def list_images(root:str)->list:
@@ -799,7 +869,7 @@ def list_images(root:str)->list:
     if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
     return sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS)
 
-# %% ../nbs/05_caption_masks.ipynb #00000068
+# %% ../nbs/05_caption_masks.ipynb #00000072
 @call_parse
 def caption_cmd(image_dir:str, # folder of images (searched recursively)
                 out:str='captions.jsonl', # output JSONL file
