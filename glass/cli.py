@@ -11,6 +11,7 @@ from fastcore.script import anno_parser
 
 # %% ../nbs/12_cli.ipynb #00000005
 COMMANDS = {
+    'demo': ('glass.demo:demo_cmd', 'train GLASS and the diffusion-only baseline on the tiny world, score both, write a report'),
     'tinyworld': ('glass.tinyworld:tinyworld_cmd', 'render tiny-world scenes and export them (COCO or VOC)'),
     'eval': ('glass.evaluate:eval_cmd', 'evaluate object discovery on a COCO / VOC / tiny-world folder'),
     'pretrain-tinyworld': ('glass.foundation:pretrain_tinyworld_cmd', 'train the tiny-world stand-ins for Stable Diffusion and DINOv2'),
