@@ -12,10 +12,11 @@ no weights allocated).
 Writes bench/results/decoder_speed.json (bench/results/decoder_speed_quick.json with --quick).
 Weights are random (random-init configs of the real classes): timings do not depend on them.
 """
-import json, platform, statistics, time
+import json, platform
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
+from common import timeit
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from glass.decoder import SlotDiffusionDecoder
 
@@ -26,14 +27,6 @@ SD21_UNET = dict(sample_size=96, in_channels=4, out_channels=4, layers_per_block
 SD21_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, block_out_channels=(128, 256, 512, 512),
                 down_block_types=('DownEncoderBlock2D',)*4, up_block_types=('UpDecoderBlock2D',)*4, norm_num_groups=32,
                 sample_size=768, act_fn='silu')
-
-def timeit(f, reps:int, warmup:int=1):
-    "Median seconds of `reps` calls of `f` after `warmup` calls."
-    for _ in range(warmup): f()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 def count(m, pred=lambda n: True): return sum(p.numel() for n, p in m.named_parameters() if pred(n))
 

@@ -6,10 +6,11 @@
 Writes bench/results/encoder_cache.json (bench/results/encoder_cache_quick.json with --quick).
 Weights are random (a random-init config of the real class): timings do not depend on them.
 """
-import json, os, platform, statistics, tempfile, time
+import json, os, platform, tempfile, time
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
+from common import timeit
 from transformers import Dinov2Config
 from glass.encoder import DinoEncoder, FrozenEncoder, cache_features
 
@@ -26,14 +27,6 @@ class RandomGrid(FrozenEncoder):
     def __init__(self, c, h):
         super().__init__(); self.lin = torch.nn.Linear(1, 1); self.c, self.h = c, h; self.freeze()
     def encode(self, x): return torch.randn(len(x), self.c, self.h, self.h)
-
-def timeit(f, reps:int, warmup:int=1):
-    "Median seconds of `reps` calls of `f` after `warmup` calls."
-    for _ in range(warmup): f()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 def read_batch(cache, idx): return torch.stack([cache[i] for i in idx])
 
