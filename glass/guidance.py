@@ -766,9 +766,10 @@ class GuidanceDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i:int):
         from PIL import Image
+        from glass.core import load_image, to_tensor
         r = json.loads(self.records[i].read_text())
-        img = torch.from_numpy(np.asarray(Image.open(self.root / r['image_file']).convert('RGB'))).permute(2, 0, 1).float() / 255
-        lab = torch.from_numpy(np.asarray(Image.open(self.root / r['mask_file']))).long()
+        img = to_tensor(load_image(self.root / r['image_file']))
+        lab = torch.from_numpy(np.array(Image.open(self.root / r['mask_file']))).long()
         s = dict(image=img, semantic=torch.where(lab == 255, 0, lab), ignore=lab == 255, caption=r['caption'],
                  captions=[r['caption']], image_id=r['index'], class_words=r['words'], class_ids=r['classes'])
         return self.transform(s) if self.transform else s
