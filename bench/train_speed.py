@@ -67,8 +67,7 @@ def main(quick:bool=False, # a few small steps: proves the script runs
             rows.append(dict(threads=threads, **measure(mode, run, n, steps, warmup))); print(rows[-1], flush=True)
     res = dict(bench='train_speed', quick=quick, batch_size=batch_size, timed_steps=steps, model='glass.model.tiny_config() (preset glass)',
                data='tinyworld 64 px -> image_size 32', torch=torch.__version__, cpu=platform.processor() or platform.machine(),
-               cores=os.cpu_count(), load_average=os.getloadavg(), results=rows,
-               note='shared CPU: other jobs ran at the same time; rerun on a quiet machine for reportable numbers')
+               cores=os.cpu_count(), load_average=os.getloadavg(), results=rows)
     out = Path(__file__).parent / 'results' / f"train_speed{'_quick' if quick else ''}.json"
     out.parent.mkdir(exist_ok=True); out.write_text(json.dumps(res, indent=2))
     print(f'wrote {out}')
