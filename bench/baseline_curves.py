@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
-from glass.demo import demo_budget, stand_ins_dir, trained, _train, evaluate_model
+from glass.demo import demo_budget, stand_ins_dir, trained, train_preset, evaluate_model
 
 PRESETS = ('glass', 'diffusion', 'diffusion+inst', 'diffusion+sem')
 
@@ -32,7 +32,7 @@ def main(demo_dir:str, # a folder written by `glass demo` (its cache, guidance d
     res = dict(demo_dir=str(d), budget=asdict(b), threads=threads, presets={})
     for p in PRESETS:
         run, t = d / 'runs' / p, time.perf_counter()
-        if not trained(run, b.steps): _train(d, p, sd, b, seed, threads, 'disabled')
+        if not trained(run, b.steps): train_preset(d, p, sd, b, seed, threads, 'disabled')
         secs = time.perf_counter() - t
         dst = d / 'report-baselines' / p
         if not (dst / 'metrics.json').is_file(): evaluate_model(run, d / 'test-coco', dst, b, seed, p)

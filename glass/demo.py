@@ -7,7 +7,7 @@ __all__ = ['QUICK', 'MODELS', 'METRICS', 'FIGURES', 'DemoBudget', 'demo_budget',
            'write_text', 'save_figure', 'Stages', 'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache',
            'CachedSamples', 'save_cache', 'demo_run', 'trained', 'export_test', 'evaluate_model', 'image_rows',
            'pseudo_mask_figure', 'test_images', 'decode_figures', 'object_slot', 'compose_edit_figure', 'metrics_table',
-           'report_md', 'forget', 'demo_command', 'demo', 'demo_cmd']
+           'report_md', 'train_preset', 'forget', 'demo_command', 'demo', 'demo_cmd']
 
 # %% ../nbs/13_demo.ipynb #00000002
 import json, os, shutil, time
@@ -317,7 +317,7 @@ def _figures(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     save_figure(compose_edit_figure(models['GLASS'], images[0], inst[0], b, seed), f / 'compose.png')
 
 # %% ../nbs/13_demo.ipynb #00000026
-def _train(out:Path, p:str, sd:Path, b:DemoBudget, seed:int, threads, wandb):
+def train_preset(out:Path, p:str, sd:Path, b:DemoBudget, seed:int, threads, wandb):
     "Train model `p` (a preset) on the cached guidance samples."
     from glass.model import build_model
     from glass.train import train
@@ -356,7 +356,7 @@ def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, repor
     st('guidance', lambda: guidance_done(out / 'guidance', b.n_guidance), lambda: make_guidance(out / 'guidance', sd, b, seed))
     st('cache', (out / 'cache' / 'train.pt').is_file, lambda: _cache(out, sd, b, seed))
     for p in MODELS:
-        st(f'train_{p}', lambda: trained(out / 'runs' / p, b.steps), lambda: _train(out, p, sd, b, seed, threads, wandb))
+        st(f'train_{p}', lambda: trained(out / 'runs' / p, b.steps), lambda: train_preset(out, p, sd, b, seed, threads, wandb))
         if f'train_{p}' in st.ran: forget(rep / p, rep / 'figures')  # scores and figures of older weights
     st('export_test', (coco / 'annotations' / 'instances.json').is_file, lambda: export_test(coco, b.n_test))
     for p in MODELS: st(f'evaluate_{p}', (rep / p / 'metrics.json').is_file, lambda: evaluate_model(out / 'runs' / p, coco, rep / p, b, seed, MODELS[p]))
