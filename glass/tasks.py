@@ -73,19 +73,10 @@ def caption_pseudo_masks(pipe, # a diffusers StableDiffusionPipeline (the one th
                          capture_cfg=None, # `glass.guidance.CaptureConfig`; default its defaults
                          tau:int=4, fg:float=0.6, uncertain:float=0.5): # pseudo-mask parameters
     "Pseudo masks (b, H, W) of real images from their captions: 0 background, vocabulary class, 255 uncertain."
-    from glass.guidance import capture_attention, _plans, _class_emb, _mask
-    if len(captions) != len(images): raise ValueError(f"{len(captions)} captions for {len(images)} images")
-    plans, dev = _plans(pipe, list(captions), None, vocab, True), pipe.unet.device
-    x = images.to(dev, pipe.vae.dtype) * 2 - 1
-    z = pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
-    t = torch.tensor(int(noise_level * (pipe.scheduler.config.num_train_timesteps - 1)), device=dev)
-    zt = pipe.scheduler.add_noise(z, torch.randn(z.shape, generator=generator).to(z), t)
-    with capture_attention(pipe.unet, capture_cfg, tuple(z.shape[-2:])) as store:
-        emb = _class_emb(pipe, plans) if store.cfg.class_prompt else None
-        store.reset(len(plans), [p.tokens for p in plans], [p.class_tokens for p in plans], emb, 0)
-        text = pipe.encode_prompt([p.prompt for p in plans], dev, 1, False)[0]
-        pipe.unet(zt, t, encoder_hidden_states=text)
-        return torch.stack([_mask(store, i, p, tuple(images.shape[-2:]), tau, fg, uncertain)[0] for i, p in enumerate(plans)])
+    from glass.guidance import masks_from_images
+    t = int(noise_level * (pipe.scheduler.config.num_train_timesteps - 1))
+    return masks_from_images(pipe, images, list(captions), capture_cfg=capture_cfg, t=t, steps=1, generator=generator,
+                             vocab=vocab, append=True, tau=tau, fg=fg, uncertain=uncertain).labels
 
 # %% ../nbs/09a_tasks.ipynb #00000012
 class CaptionLabeller:
