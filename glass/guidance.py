@@ -765,11 +765,11 @@ class GuidanceDataset(torch.utils.data.Dataset):
     def __len__(self): return len(self.records)
 
     def __getitem__(self, i:int):
-        from PIL import Image
         from glass.core import load_image, to_tensor
+        from glass.data import load_index_png
         r = json.loads(self.records[i].read_text())
         img = to_tensor(load_image(self.root / r['image_file']))
-        lab = torch.from_numpy(np.array(Image.open(self.root / r['mask_file']))).long()
+        lab = torch.from_numpy(load_index_png(self.root / r['mask_file']))
         s = dict(image=img, semantic=torch.where(lab == 255, 0, lab), ignore=lab == 255, caption=r['caption'],
                  captions=[r['caption']], image_id=r['index'], class_words=r['words'], class_ids=r['classes'])
         return self.transform(s) if self.transform else s
