@@ -143,19 +143,24 @@ def save_checkpoint(path:Path, # the checkpoint file
                     modules:dict, # name -> module being trained
                     opt:torch.optim.Optimizer, # their optimizer
                     step:int, # steps done
-                    losses:list): # loss of every step done
+                    losses:list, # loss of every step done
+                    total:int=None): # the stage's total steps (its learning-rate schedule depends on it)
     "Write a training checkpoint atomically (temporary file + rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    state = dict(step=step, losses=losses, opt=opt.state_dict(), modules={k: m.state_dict() for k, m in modules.items()})
+    state = dict(step=step, total=total, losses=losses, opt=opt.state_dict(), modules={k: m.state_dict() for k, m in modules.items()})
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
     try: torch.save(state, tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
-def load_checkpoint(path:Path, modules:dict, opt:torch.optim.Optimizer): # checkpoint file; modules and optimizer to fill
+def load_checkpoint(path:Path, modules:dict, opt:torch.optim.Optimizer, # checkpoint file; modules and optimizer to fill
+                    total:int=None): # the stage's total steps: a checkpoint written for another total is refused
     "Restore `modules` and `opt` from `path`; return (step, losses), or (0, []) if there is no checkpoint."
     if not Path(path).is_file(): return 0, []
     state = torch.load(path, weights_only=True)
+    if None not in (total, state.get('total')) and state['total'] != total:
+        raise ValueError(f"{path}: checkpoint of a {state['total']}-step run, asked to resume a {total}-step run "
+                         "(its learning-rate schedule would differ); delete the file or ask for the same steps")
     if set(state['modules']) != set(modules): raise ValueError(f'{path}: checkpoint holds {sorted(state["modules"])}, not {sorted(modules)}')
     for k, m in modules.items(): m.load_state_dict(state['modules'][k])
     opt.load_state_dict(state['opt'])
@@ -173,7 +178,7 @@ def fit(step_fn, # step index -> loss tensor (the step's forward pass)
     "Train `modules` for `steps` steps of `step_fn` with AdamW, resuming from `ckpt`; return the per-step losses."
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    start, losses = load_checkpoint(ckpt, modules, opt) if ckpt else (0, [])
+    start, losses = load_checkpoint(ckpt, modules, opt, steps) if ckpt else (0, [])
     for m in modules.values(): m.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, mininterval=1)
     for i in bar:
@@ -181,7 +186,7 @@ def fit(step_fn, # step index -> loss tensor (the step's forward pass)
         loss = step_fn(i)
         opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(params, clip); opt.step()
         losses.append(loss.item()); bar.set_postfix(loss=f'{np.mean(losses[-20:]):.4f}')
-        if ckpt and ((i + 1) % every == 0 or i + 1 == steps): save_checkpoint(ckpt, modules, opt, i + 1, losses)
+        if ckpt and ((i + 1) % every == 0 or i + 1 == steps): save_checkpoint(ckpt, modules, opt, i + 1, losses, steps)
     for m in modules.values(): m.eval()
     return losses
 
@@ -226,7 +231,7 @@ def same_state(a:nn.Module, b:nn.Module):
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
-# %% ../nbs/11_foundation.ipynb #00000028
+# %% ../nbs/11_foundation.ipynb #00000029
 def class_words(caption:str):
     "The distinct shape words of `caption`, in order of first mention."
     return list(dict.fromkeys(w for w in caption.replace(',', ' ').split() if w in SHAPES))
@@ -240,7 +245,7 @@ def training_prompt(caption:str, # the scene's caption
     if u < p_uncond + p_class_words: return f"{caption}; {' '.join(class_words(caption))}"
     return caption
 
-# %% ../nbs/11_foundation.ipynb #0000002a
+# %% ../nbs/11_foundation.ipynb #0000002b
 def encode_prompts(tokenizer, text_encoder, prompts:list): # tokenizer; `CLIPTextModel`; strings
     "The text encoder's last hidden states (b, max_length, d) for `prompts`, padded as the pipeline pads them."
     ids = tokenizer(prompts, padding='max_length', max_length=tokenizer.model_max_length, truncation=True,
@@ -250,15 +255,19 @@ def encode_prompts(tokenizer, text_encoder, prompts:list): # tokenizer; `CLIPTex
 def t2i_loss(unet, text_encoder, tokenizer, vae, scheduler, # the pipeline's parts
              images:torch.Tensor, # (b, 3, H, W) in [0, 1]
              prompts:list, # b prompts
-             g:torch.Generator): # the step's generator
+             g:torch.Generator, # the step's generator
+             snr_gamma:float=None): # Min-SNR-gamma weighting (Hang et al. 2023): weight min(SNR_t, gamma) / SNR_t; None: plain MSE
     "Epsilon-prediction MSE of `unet` on noised VAE latents of `images` under `prompts`."
     with torch.no_grad(): lat = vae.encode(images * 2 - 1).latent_dist.sample(generator=g) * vae.config.scaling_factor
     noise = torch.randn(lat.shape, generator=g)
     t = torch.randint(0, scheduler.config.num_train_timesteps, (len(lat),), generator=g)
     pred = unet(scheduler.add_noise(lat, noise, t), t, encode_prompts(tokenizer, text_encoder, prompts)).sample
-    return F.mse_loss(pred, noise)
+    if snr_gamma is None: return F.mse_loss(pred, noise)
+    ab = scheduler.alphas_cumprod[t].float()
+    snr = ab / (1 - ab)
+    return (snr.clamp(max=snr_gamma) / snr * (pred - noise).pow(2).mean(dim=(1, 2, 3))).mean()
 
-# %% ../nbs/11_foundation.ipynb #0000002b
+# %% ../nbs/11_foundation.ipynb #0000002c
 def train_t2i(unet, text_encoder, tokenizer, vae, scheduler, # the pipeline's parts (the VAE stays frozen)
               steps:int, # training steps
               batch_size:int=32, # scenes per step
@@ -267,7 +276,8 @@ def train_t2i(unet, text_encoder, tokenizer, vae, scheduler, # the pipeline's pa
               p_class_words:float=0.3, # probability of appending the class words
               seed:int=0, # seed of the scene draws, noise, timesteps and prompt forms
               ckpt:Path=None, # checkpoint file (resumed from if present)
-              every:int=100): # steps between checkpoints
+              every:int=100, # steps between checkpoints
+              snr_gamma:float=5.0): # Min-SNR-gamma loss weighting (None: plain epsilon MSE)
     "Train `unet` and `text_encoder` jointly on tiny-world scenes under their captions; return the per-step losses."
     vae.eval().requires_grad_(False)
     def step(i):
@@ -275,10 +285,10 @@ def train_t2i(unet, text_encoder, tokenizer, vae, scheduler, # the pipeline's pa
         imgs, _, caps = scene_batch(draw_seeds(g, batch_size), vae.config.sample_size)
         u = torch.rand(batch_size, generator=g).tolist()
         prompts = [training_prompt(c, ui, p_uncond, p_class_words) for c, ui in zip(caps, u)]
-        return t2i_loss(unet, text_encoder, tokenizer, vae, scheduler, imgs, prompts, g)
+        return t2i_loss(unet, text_encoder, tokenizer, vae, scheduler, imgs, prompts, g, snr_gamma)
     return fit(step, dict(unet=unet, text_encoder=text_encoder), steps, lr, ckpt, every, desc='text-to-image')
 
-# %% ../nbs/11_foundation.ipynb #0000002e
+# %% ../nbs/11_foundation.ipynb #0000002f
 def imagenet_normalize(images:torch.Tensor): # (b, 3, H, W) in [0, 1]
     "Images normalised with the ImageNet mean and std (DINOv2's input)."
     return (images - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -305,7 +315,7 @@ def mim_loss(dino, head, # the model; its pixel head
     err = (head(dino(pixel_values=x, bool_masked_pos=mask).last_hidden_state[:, 1:]) - target).pow(2).mean(-1)
     return err[mask].mean() + visible_weight * err[~mask].mean()
 
-# %% ../nbs/11_foundation.ipynb #00000030
+# %% ../nbs/11_foundation.ipynb #00000031
 def train_dino(dino, # a `Dinov2Model`
                steps:int, # training steps
                batch_size:int=32, # scenes per step
@@ -321,7 +331,7 @@ def train_dino(dino, # a `Dinov2Model`
         return mim_loss(dino, head, scene_batch(draw_seeds(g, batch_size), dino.config.image_size)[0], g, mask_ratio)
     return fit(step, dict(dino=dino, head=head), steps, lr, ckpt, every, desc='dinov2')
 
-# %% ../nbs/11_foundation.ipynb #00000032
+# %% ../nbs/11_foundation.ipynb #00000033
 def patch_labels(semantic:torch.Tensor, p:int, n_classes:int=len(CLASSES)): # (b, H, W) classes; patch side
     "The majority class of each patch's pixels: (b, H/p * W/p)."
     onehot = F.one_hot(semantic.long(), n_classes).permute(0, 3, 1, 2).float()
@@ -337,7 +347,7 @@ def patch_features(dino, seeds:list, batch_size:int=64): # model; scene seeds; s
         labels.append(patch_labels(sem, dino.config.patch_size).flatten())
     return torch.cat(feats).float(), torch.cat(labels)
 
-# %% ../nbs/11_foundation.ipynb #00000034
+# %% ../nbs/11_foundation.ipynb #00000035
 def linear_probe(dino, # a `Dinov2Model`
                  n_train:int=500, # train-split scenes to fit the probe on
                  n_test:int=200, # test-split scenes to measure it on
@@ -356,7 +366,7 @@ def linear_probe(dino, # a `Dinov2Model`
     fg = yte > 0
     return dict(accuracy=hit.mean().item(), foreground_accuracy=hit[fg].mean().item(), background_share=1 - fg.float().mean().item())
 
-# %% ../nbs/11_foundation.ipynb #00000039
+# %% ../nbs/11_foundation.ipynb #0000003a
 def make_pipeline(tokenizer, text_encoder, vae, unet, scheduler=None): # the trained parts; scheduler: DDIM by default
     "A `StableDiffusionPipeline` of the stand-in's parts."
     from diffusers import StableDiffusionPipeline, DDIMScheduler
@@ -382,7 +392,7 @@ def folder_megabytes(path): # a folder
     "Megabytes of the `.safetensors` files under `path`."
     return sum(f.stat().st_size for f in Path(path).rglob('*.safetensors')) / 1e6
 
-# %% ../nbs/11_foundation.ipynb #0000003b
+# %% ../nbs/11_foundation.ipynb #0000003c
 def show_samples(pipe, # a `StableDiffusionPipeline`
                  prompts:list, # one image per prompt
                  steps:int=25, # denoising steps
@@ -403,7 +413,7 @@ def show_samples(pipe, # a `StableDiffusionPipeline`
     fig.tight_layout(pad=0.3)
     return fig
 
-# %% ../nbs/11_foundation.ipynb #0000003f
+# %% ../nbs/11_foundation.ipynb #00000040
 def _final(losses:list, n:int=50): return float(np.mean(losses[-n:])) if losses else None
 
 def _timed(report:dict, name:str, f, *args, **kwargs):
@@ -413,7 +423,7 @@ def _timed(report:dict, name:str, f, *args, **kwargs):
     return out
 
 def pretrain_tinyworld(out_dir, # folder for checkpoints, the two model folders and the report
-                       vae_steps:int=400, t2i_steps:int=1200, dino_steps:int=600, # steps per stage
+                       vae_steps:int=400, t2i_steps:int=4000, dino_steps:int=600, # steps per stage
                        batch_size:int=32, # scenes per step (every stage)
                        seed:int=0, # seed of initialisation and data
                        probe_scenes:tuple=(500, 200), # train / test scenes of the linear probe
@@ -450,13 +460,13 @@ def ship(out_dir, dest=None): # a folder written by `pretrain_tinyworld`; destin
     shutil.copy(Path(out_dir) / 'pretrain_report.json', dest / 'pretrain_report.json')
     return dest
 
-# %% ../nbs/11_foundation.ipynb #00000040
+# %% ../nbs/11_foundation.ipynb #00000041
 QUICK = dict(vae_steps=2, t2i_steps=2, dino_steps=2, batch_size=2, probe_scenes=(8, 4), scale_scenes=8, every=1)
 
 @call_parse
 def pretrain_tinyworld_cmd(out_dir:str, # folder for checkpoints, `stable-diffusion/`, `dinov2/` and `pretrain_report.json`
                            vae_steps:int=400, # VAE training steps
-                           t2i_steps:int=1200, # text-to-image (UNet + text encoder) training steps
+                           t2i_steps:int=4000, # text-to-image (UNet + text encoder) training steps
                            dino_steps:int=600, # DINOv2 masked-patch pre-training steps
                            batch_size:int=32, # scenes per step
                            seed:int=0, # seed of initialisation and data
