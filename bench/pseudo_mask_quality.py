@@ -49,7 +49,7 @@ def real_scenes(pipe, seeds, cfg, a):
     for b in range(0, len(seeds), a['batch']):
         sc, imgs, sem = scenes_batch(seeds[b:b + a['batch']])
         g = masks_from_images(pipe, imgs, [s.caption for s in sc], capture_cfg=cfg, t=a['t'], steps=a['steps'], stride=a['stride'],
-                              generator=[torch.Generator().manual_seed(a['seed'] + b + i) for i in range(len(sc))], vocab=tiny_vocab(), append=a['append'],
+                              generator=[torch.Generator().manual_seed(a['seed'] + b + i) for i in range(len(sc))], vocab=tiny_vocab(), append=a['append'], phrase=a['phrase'], max_area=a['max_area'],
                               guidance_scale=a['guidance_scale'], tau=a['tau'], fg=a['fg'], uncertain=a['uncertain'])
         lab, unc = g.labels, g.labels == 255
         pred = torch.where(unc, 0, lab)
@@ -75,7 +75,7 @@ def generated(pipe, seeds, cfg, a):
     for b in range(0, len(seeds), a['batch']):
         caps = [render_scene(s).caption for s in seeds[b:b + a['batch']]]
         g = generate_with_masks(pipe, caps, capture_cfg=cfg, seeds=[a['seed'] + b + i for i in range(len(caps))], vocab=v,
-                                append=a['append'], num_inference_steps=a['gen_steps'], guidance_scale=a['gen_guidance'],
+                                append=a['append'], phrase=a['phrase'], max_area=a['max_area'], num_inference_steps=a['gen_steps'], guidance_scale=a['gen_guidance'],
                                 tau=a['tau'], fg=a['fg'], uncertain=a['uncertain'])
         for cap, lab, r in zip(caps, g.labels, g.records):
             for c in r['classes']:
@@ -129,7 +129,9 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
          step_window:str='0,1', # fractions [start, end) of the steps averaged
          no_class_prompt:store_true=False, # masks from the prompt's tokens, not the class prompt
          no_append:store_true=False, # do not append the class names to the prompt
+         phrase:store_true=False, # with --no_class_prompt: columns of each object's noun phrase ('small cyan triangle')
          tau:int=4, fg:float=0.6, uncertain:float=0.5, # pseudo-mask parameters
+         max_area:float=1.0, # a class labelling more than this fraction of an image becomes uncertain (255)
          batch:int=16, # images per pipeline call
          seed:int=0, # scene / generated image i uses seed + i
          figure_n:int=8, # scenes in the figure
@@ -140,7 +142,7 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
     a = dict(n=n, n_gen=n_gen, batch=batch, gen_steps=gen_steps, figure=figure_n)
     if quick: a.update(QUICK)
     a.update(t=t, steps=steps, stride=stride, guidance_scale=guidance_scale, gen_guidance=gen_guidance, tau=tau, fg=fg,
-             uncertain=uncertain, append=not no_append, seed=seed)
+             uncertain=uncertain, append=not no_append, phrase=phrase, max_area=max_area, seed=seed)
     out = Path(out or f"bench/results/pseudo_mask_quality{'_quick' if quick else ''}.json")
     cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=self_res, class_prompt=not no_class_prompt,
                         step_window=tuple(float(x) for x in step_window.split(',')))

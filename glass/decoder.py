@@ -15,6 +15,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, DDPMScheduler, DDIMSc
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from fastcore.basics import patch
+from .core import resolve_weights
 
 # %% ../nbs/04_diffusion_decoder.ipynb #00000005
 def tiny_unet(cross_attention_dim:int=32, # width of the slots the UNet reads
@@ -327,6 +328,7 @@ def from_pretrained(cls:SlotDiffusionDecoder, path_or_id, # local folder or hub 
                    ):
     "Load the VAE, UNet and scheduler (and, if saved, the decoder's config and null slots)."
     hub = {k: v for k, v in dict(local_files_only=local_files_only, revision=revision).items() if v is not None}
+    path_or_id = resolve_weights(path_or_id)
     parts = dict(vae=_load_part(AutoencoderKL, path_or_id, 'vae', torch_dtype=torch_dtype, **hub),
                  unet=_load_part(UNet2DConditionModel, path_or_id, 'unet', torch_dtype=torch_dtype, **hub),
                  scheduler=_load_scheduler(path_or_id, **hub))

@@ -140,6 +140,8 @@ def from_pretrained(cls:DinoEncoder,
                     **kwargs): # passed to transformers' `from_pretrained` (`dtype`, `subfolder`, ...)
     "Load a frozen DINOv2 encoder from a folder or hub id."
     from transformers import AutoModel
+    from glass.core import resolve_weights
+    path_or_id = resolve_weights(path_or_id)
     model = AutoModel.from_pretrained(path_or_id, **kwargs)
     given = dict(mean=mean, std=std, layernorm=layernorm)
     fields = {**_stored_fields(path_or_id, kwargs.get('subfolder')), **{k: v for k, v in given.items() if v is not None}}

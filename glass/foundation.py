@@ -449,8 +449,8 @@ def pretrain_tinyworld(out_dir, # folder for checkpoints, the two model folders 
 
 def assets_dir():
     "The folder the trained stand-ins ship in: `glass/assets/tinyworld` (`stable-diffusion/`, `dinov2/`)."
-    import glass
-    return Path(glass.__file__).parent / 'assets' / 'tinyworld'
+    from glass.core import shipped_dir
+    return shipped_dir()
 
 def ship(out_dir, dest=None): # a folder written by `pretrain_tinyworld`; destination (default: `assets_dir()`)
     "Copy the two model folders and the report of a pretraining run (not its checkpoints) to `dest`."

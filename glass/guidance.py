@@ -17,14 +17,15 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 
 # %% auto #0
 __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
-           'TINY_CLASSES', 'IMAGE_EXTS', 'plural', 'Vocab', 'make_vocab', 'tiny_classes', 'coco_vocab', 'voc_vocab',
-           'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions', 'tiny_clip_tokenizer',
-           'word_level_tokenizer', 'PromptPlan', 'plan_prompt', 'CaptureConfig', 'attention_layers', 'resolve_config',
-           'select_layers', 'tiny_sd_pipeline', 'AttentionStore', 'head_mean_probs', 'StoringAttnProcessor',
-           'capture_attention', 'upsample', 'group_maps', 'refine', 'minmax', 'label_map', 'soft_masks', 'pseudo_mask',
-           'Generation', 'column_groups', 'generate_with_masks', 'masks_from_images', 'write_jsonl', 'read_captions',
-           'parse_shard', 'shard_batches', 'sample_files', 'write_guidance', 'GuidanceDataset', 'load_pipeline',
-           'guidance_cmd', 'load_captioner', 'caption_images', 'list_images', 'caption_cmd']
+           'TINY_CLASSES', 'PHRASE_STOPS', 'IMAGE_EXTS', 'plural', 'Vocab', 'make_vocab', 'tiny_classes', 'coco_vocab',
+           'voc_vocab', 'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions', 'tiny_clip_tokenizer',
+           'word_level_tokenizer', 'PromptPlan', 'phrase_span', 'plan_prompt', 'CaptureConfig', 'attention_layers',
+           'resolve_config', 'select_layers', 'tiny_sd_pipeline', 'AttentionStore', 'head_mean_probs',
+           'StoringAttnProcessor', 'capture_attention', 'upsample', 'group_maps', 'refine', 'minmax', 'label_map',
+           'soft_masks', 'pseudo_mask', 'Generation', 'column_groups', 'generate_with_masks', 'masks_from_images',
+           'write_jsonl', 'read_captions', 'parse_shard', 'shard_batches', 'sample_files', 'write_guidance',
+           'GuidanceDataset', 'load_pipeline', 'guidance_cmd', 'load_captioner', 'caption_images', 'list_images',
+           'caption_cmd']
 
 # %% ../nbs/05_caption_masks.ipynb #00000005
 COCO_CLASSES = ['background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck',
@@ -213,6 +214,7 @@ class PromptPlan:
     names: list          # prompt name per class group
     tokens: list         # token positions in `prompt` per class group
     class_tokens: list   # token positions in `class_prompt` per class group
+    phrase: bool = False # `tokens` cover each mention's noun phrase, not only the class word
 
 # %% ../nbs/05_caption_masks.ipynb #0000001d
 def _name_spans(names, start=0):
@@ -223,24 +225,43 @@ def _name_spans(names, start=0):
 def _merge(pos_lists, groups):
     return [sorted({p for j in g for p in pos_lists[j]}) for g in groups]
 
+PHRASE_STOPS = frozenset("""a an the this that these those some any each every many few several all both no
+one two three four five six seven eight nine ten his her its their our my your and or but nor with without of on
+in at to into onto from by near next over under above below behind beside between among along across around
+through against for is are was were be being been has have had""".split())
+
+def phrase_span(caption:str, # the caption
+                span:tuple, # (start, end) of a class word in `caption`
+                stops:tuple=()): # (start, end) spans of other class words: the phrase does not reach into them
+    "`span` extended back over the words before it up to a stop word (`PHRASE_STOPS`), punctuation or another class word."
+    start = span[0]
+    for m in reversed(list(re.finditer(r"[\w'-]+|[^\w\s]", caption[:span[0]]))):
+        w = m.group(0)
+        if not w[0].isalnum() or w.lower() in PHRASE_STOPS or any(a < m.end() and m.start() < b for a, b in stops): break
+        start = m.start()
+    return (start, span[1])
+
 def plan_prompt(caption:str, vocab:Vocab, tokenizer,
                 words:list=None, # class words to label (must be vocabulary words); None: every class word found
                 append:bool=True, # append the class names to the prompt
-                sep:str='; '): # between caption and appended names
+                sep:str='; ', # between caption and appended names
+                phrase:bool=False): # columns of each mention's noun phrase in the caption (see `phrase_span`)
     "Build the `PromptPlan` of `caption`."
     found = find_class_words(caption, vocab)
     classes = list(dict.fromkeys(vocab.lookup(w) for w in words) if words is not None else dict.fromkeys(c for _, c, _ in found))
+    spans = [s for *_, s in found]
     found = [f for f in found if f[1] in classes]
     names = [vocab.prompt_names[c] for c in classes]
     prompt = caption + sep + ' '.join(names) if append and names else caption
-    if append: tokens = token_positions(tokenizer, prompt, _name_spans(names, len(caption) + len(sep)))
-    else: tokens = _merge(token_positions(tokenizer, prompt, [s for *_, s in found]),
-                          [[j for j, f in enumerate(found) if f[1] == c] for c in classes])
+    by_class = [[j for j, f in enumerate(found) if f[1] == c] for c in classes]
+    if phrase: tokens = _merge(token_positions(tokenizer, prompt, [phrase_span(caption, s, spans) for *_, s in found]), by_class)
+    elif append: tokens = token_positions(tokenizer, prompt, _name_spans(names, len(caption) + len(sep)))
+    else: tokens = _merge(token_positions(tokenizer, prompt, [s for *_, s in found]), by_class)
     cprompt = ' '.join(names)
     return PromptPlan(caption, prompt, cprompt, [w for w, *_ in found], classes, names, tokens,
-                      token_positions(tokenizer, cprompt, _name_spans(names)))
+                      token_positions(tokenizer, cprompt, _name_spans(names)), phrase)
 
-# %% ../nbs/05_caption_masks.ipynb #00000020
+# %% ../nbs/05_caption_masks.ipynb #00000021
 @dataclass
 class CaptureConfig:
     "Which attention maps to capture and average."
@@ -250,7 +271,7 @@ class CaptureConfig:
     step_window: tuple = (0.0, 1.0)  # fractions [start, end) of the denoising steps averaged
     class_prompt: bool = True      # record maps against the class prompt's keys and build masks from them
 
-# %% ../nbs/05_caption_masks.ipynb #00000022
+# %% ../nbs/05_caption_masks.ipynb #00000023
 def attention_layers(unet, # a diffusers UNet2DConditionModel
                      latent:tuple)->dict: # latent (height, width)
     "Map every attention processor name to (kind, block, (h, w)) of its maps."
@@ -263,7 +284,7 @@ def attention_layers(unet, # a diffusers UNet2DConditionModel
         out[name] = (kind, part.split('_')[0], (latent[0] // f, latent[1] // f))
     return out
 
-# %% ../nbs/05_caption_masks.ipynb #00000023
+# %% ../nbs/05_caption_masks.ipynb #00000024
 def _auto(sides, target):
     ok = [s for s in sides if s <= target]
     return max(ok) if ok else min(sides)
@@ -285,7 +306,7 @@ def select_layers(layers:dict, cfg:CaptureConfig)->dict:
     want = lambda k, b, hw: b in cfg.blocks and (hw[0] in cfg.cross_res if k == 'cross' else hw[0] == cfg.self_res)
     return {n: v for n, v in layers.items() if want(*v)}
 
-# %% ../nbs/05_caption_masks.ipynb #00000025
+# %% ../nbs/05_caption_masks.ipynb #00000026
 def tiny_sd_pipeline(seed:int=0, # seed of the random weights
                      latent:int=16, # latent side (images are twice that)
                      tokenizer=None): # tokenizer; default `tiny_clip_tokenizer()`
@@ -308,7 +329,7 @@ def tiny_sd_pipeline(seed:int=0, # seed of the random weights
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
-# %% ../nbs/05_caption_masks.ipynb #00000029
+# %% ../nbs/05_caption_masks.ipynb #0000002a
 def _index(pos_lists:list)->Tensor:
     "Pad per-sample flat token positions to a (b, T) index."
     flat = [[p for g in ps for p in g] for ps in pos_lists]
@@ -331,7 +352,7 @@ class AttentionStore:
         self.class_index = _index(class_tokens or [[[]]] * batch)
         self.sums, self.counts = {}, {}
 
-# %% ../nbs/05_caption_masks.ipynb #0000002a
+# %% ../nbs/05_caption_masks.ipynb #0000002b
 @patch(as_prop=True)
 def active(self:AttentionStore)->bool:
     "Whether the current denoising step lies in the step window (always, outside a generation)."
@@ -358,7 +379,7 @@ def mean(self:AttentionStore, kind:str, hw:tuple)->Tensor:
     if key not in self.sums: raise KeyError(f"no {kind} maps at {hw} were captured (step window {self.cfg.step_window})")
     return self.sums[key] / self.counts[key]
 
-# %% ../nbs/05_caption_masks.ipynb #0000002c
+# %% ../nbs/05_caption_masks.ipynb #0000002d
 def _heads(attn, t, b): return t.view(b, -1, attn.heads, t.shape[-1] // attn.heads).transpose(1, 2)
 
 def _tokens(attn, x, temb):
@@ -393,7 +414,7 @@ def head_mean_probs(q:Tensor, # (b, heads, N, d) queries
 
 def _cols(p, idx): return p.gather(2, idx.to(p.device)[:, None, :].expand(-1, p.shape[1], -1))
 
-# %% ../nbs/05_caption_masks.ipynb #0000002d
+# %% ../nbs/05_caption_masks.ipynb #0000002e
 class StoringAttnProcessor:
     "`AttnProcessor2_0`'s attention that also records the conditional branch's maps into `store`."
     def __init__(self, store:AttentionStore, kind:str, hw:tuple): store_attr()
@@ -412,7 +433,7 @@ class StoringAttnProcessor:
         if self.store.active: self.record(attn, q, k, mask)
         return _output(attn, out, hidden_states, shape)
 
-# %% ../nbs/05_caption_masks.ipynb #0000002e
+# %% ../nbs/05_caption_masks.ipynb #0000002f
 @patch
 def record(self:StoringAttnProcessor, attn, q, k, mask):
     "Add this layer's head-averaged conditional maps to the store."
@@ -426,7 +447,7 @@ def record(self:StoringAttnProcessor, attn, q, k, mask):
         ck, _ = _keys(attn, st.class_emb.to(q.dtype), n)
         st.add('class', self.hw, _cols(head_mean_probs(qc, ck), st.class_index))
 
-# %% ../nbs/05_caption_masks.ipynb #00000032
+# %% ../nbs/05_caption_masks.ipynb #00000033
 def _latent(unet, latent):
     if latent is not None: return tuple(latent)
     s = unet.config.sample_size
@@ -447,7 +468,7 @@ def capture_attention(unet, # a diffusers UNet2DConditionModel
     try: yield store
     finally: unet.set_attn_processor(old)
 
-# %% ../nbs/05_caption_masks.ipynb #00000035
+# %% ../nbs/05_caption_masks.ipynb #00000036
 def upsample(maps:Tensor, # (C, h, w)
              size:tuple)->Tensor: # (H, W)
     "Bicubic upsampling of each map to `size`."
@@ -474,18 +495,22 @@ def minmax(A:Tensor)->Tensor: # (C, ...) maps
     lo, hi = a.min(1, keepdim=True).values, a.max(1, keepdim=True).values
     return ((a - lo) / (hi - lo).clamp_min(1e-12) * (hi > lo)).view(A.shape)
 
-# %% ../nbs/05_caption_masks.ipynb #00000037
+# %% ../nbs/05_caption_masks.ipynb #00000038
 def label_map(soft:Tensor, # (C, H, W) normalised class maps
               classes:list, # class index of each map
               fg:float=0.6, # foreground threshold
-              uncertain:float=0.5)->Tensor: # lower end of the uncertain band [uncertain, fg)
+              uncertain:float=0.5, # lower end of the uncertain band [uncertain, fg)
+              max_area:float=1.0)->Tensor: # a class labelling more than this fraction of the image is unlocalised: 255
     "Label map (H, W): the argmax class where the max >= `fg`, 255 in the uncertain band, else 0."
     if not len(classes): return torch.zeros(soft.shape[1:], dtype=torch.long)
     m, k = soft.max(0)
     lab = torch.tensor(classes, dtype=torch.long, device=soft.device)[k]
-    return torch.where(m >= fg, lab, torch.where(m >= uncertain, 255, 0))
+    lab = torch.where(m >= fg, lab, torch.where(m >= uncertain, 255, 0))
+    for c in set(classes):
+        if (lab == c).float().mean() > max_area: lab[lab == c] = 255
+    return lab
 
-# %% ../nbs/05_caption_masks.ipynb #0000003a
+# %% ../nbs/05_caption_masks.ipynb #0000003c
 def soft_masks(cross:dict, # {(h, w): (h, w, T) token maps}
                self_attn:Tensor, # (hw, hw) self-attention or None
                groups:list, # per class, its column indices
@@ -508,15 +533,16 @@ def pseudo_mask(cross:dict, # {(h, w): (h, w, T) token maps}
                 tau:int=4, # power of the self-attention
                 fg:float=0.6, # foreground threshold
                 uncertain:float=0.5, # lower end of the uncertain band
-                self_hw:tuple=None): # side of `self_attn`; None: square
+                self_hw:tuple=None, # side of `self_attn`; None: square
+                max_area:float=1.0): # a class labelling more than this fraction of the image becomes 255
     "Label map (H, W) (0 background, k class, 255 uncertain) and the record of its parameters."
     soft = soft_masks(cross, self_attn, groups, image_size, tau, self_hw)
-    rec = dict(tau=tau if self_attn is not None else 0, fg=fg, uncertain=uncertain, upsample='bicubic',
+    rec = dict(tau=tau if self_attn is not None else 0, fg=fg, uncertain=uncertain, max_area=max_area, upsample='bicubic',
                normalise='minmax', cross_res=[list(hw) for hw in cross], classes=list(classes),
                self_res=None if self_attn is None else list(self_hw or (int(round(self_attn.shape[0] ** 0.5)),) * 2))
-    return label_map(soft, classes, fg, uncertain), rec
+    return label_map(soft, classes, fg, uncertain, max_area), rec
 
-# %% ../nbs/05_caption_masks.ipynb #00000041
+# %% ../nbs/05_caption_masks.ipynb #00000043
 @dataclass
 class Generation:
     "Generated images with their pseudo label maps and records."
@@ -541,12 +567,14 @@ def sample_maps(self:AttentionStore, i:int, # sample index
 
 def _sides(store, kind): return sorted({hw for k, _, hw in store.layers.values() if k == kind})
 
-# %% ../nbs/05_caption_masks.ipynb #00000042
-def _plans(pipe, prompts, class_words, vocab, append):
+# %% ../nbs/05_caption_masks.ipynb #00000044
+def _plans(pipe, prompts, class_words, vocab, append, phrase=False, capture_cfg=None):
+    if phrase and (capture_cfg or CaptureConfig()).class_prompt:
+        raise ValueError("phrase=True reads the prompt's own columns: use CaptureConfig(class_prompt=False) (--no_class_prompt)")
     vocab = get_vocab(vocab) if isinstance(vocab, str) else vocab
     cw = class_words if class_words is not None else [None] * len(prompts)
     if len(cw) != len(prompts): raise ValueError(f"class_words has {len(cw)} entries for {len(prompts)} prompts")
-    return [plan_prompt(p, vocab, pipe.tokenizer, w, append) for p, w in zip(prompts, cw)]
+    return [plan_prompt(p, vocab, pipe.tokenizer, w, append, phrase=phrase) for p, w in zip(prompts, cw)]
 
 def _size(pipe, height, width):
     s = pipe.unet.config.sample_size
@@ -557,7 +585,7 @@ def _size(pipe, height, width):
 def _class_emb(pipe, plans):
     return pipe.encode_prompt([p.class_prompt for p in plans], pipe.device, 1, False)[0]
 
-# %% ../nbs/05_caption_masks.ipynb #00000043
+# %% ../nbs/05_caption_masks.ipynb #00000045
 def generate_with_masks(pipe, # a diffusers StableDiffusionPipeline
                         prompts:list, # captions
                         class_words:list=None, # per caption, the class words to label; None: all vocabulary words found
@@ -566,13 +594,14 @@ def generate_with_masks(pipe, # a diffusers StableDiffusionPipeline
                         seeds:list=None, # per-sample seeds (sample i uses seeds[i])
                         vocab:Vocab|str='coco', # class vocabulary or its name
                         append:bool=True, # append the class names to the prompt
+                        phrase:bool=False, # mask columns: each mention's noun phrase (`phrase_span`); needs class_prompt=False
                         num_inference_steps:int=50, guidance_scale:float=7.5, negative_prompt=None,
                         height:int=None, width:int=None, # image size; default the UNet's sample size
-                        tau:int=4, fg:float=0.6, uncertain:float=0.5, # pseudo-mask parameters
+                        tau:int=4, fg:float=0.6, uncertain:float=0.5, max_area:float=1.0, # pseudo-mask parameters
                         **kwargs)->Generation: # more arguments of the pipeline
     "Generate images for `prompts` with pseudo masks read from the pipeline's attention."
     if kwargs.get('num_images_per_prompt', 1) != 1: raise ValueError("num_images_per_prompt must be 1: one image per prompt")
-    plans, (size, latent) = _plans(pipe, prompts, class_words, vocab, append), _size(pipe, height, width)
+    plans, (size, latent) = _plans(pipe, prompts, class_words, vocab, append, phrase, capture_cfg), _size(pipe, height, width)
     if seeds is not None: generator = [torch.Generator(pipe.device).manual_seed(int(s)) for s in seeds]
     with capture_attention(pipe.unet, capture_cfg, latent) as store, torch.no_grad():
         emb = _class_emb(pipe, plans) if store.cfg.class_prompt else None
@@ -580,19 +609,19 @@ def generate_with_masks(pipe, # a diffusers StableDiffusionPipeline
         images = pipe([p.prompt for p in plans], height=size[0], width=size[1], num_inference_steps=num_inference_steps,
                       guidance_scale=guidance_scale, negative_prompt=negative_prompt, generator=generator, output_type='pt',
                       callback_on_step_end=store.on_step_end, **kwargs).images
-        masks = [_mask(store, i, p, size, tau, fg, uncertain) for i, p in enumerate(plans)]
+        masks = [_mask(store, i, p, size, tau, fg, uncertain, max_area) for i, p in enumerate(plans)]
     run = dict(model=getattr(pipe, 'name_or_path', None), num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
                negative_prompt=negative_prompt, height=size[0], width=size[1], capture=asdict(store.cfg))
     recs = [dict(asdict(p), seed=None if seeds is None else int(seeds[i]), **run, mask=masks[i][1]) for i, p in enumerate(plans)]
     return Generation(images.float().cpu(), torch.stack([m[0].cpu() for m in masks]), recs)
 
-def _mask(store, i, plan, size, tau, fg, uncertain):
+def _mask(store, i, plan, size, tau, fg, uncertain, max_area=1.0):
     groups = column_groups(plan.class_tokens if store.class_emb is not None else plan.tokens)
     cross, S = store.sample_maps(i, sum(len(g) for g in groups))
-    lab, rec = pseudo_mask(cross, S, groups, plan.classes, size, tau, fg, uncertain)
+    lab, rec = pseudo_mask(cross, S, groups, plan.classes, size, tau, fg, uncertain, max_area=max_area)
     return lab, dict(rec, source='class_prompt' if store.class_emb is not None else 'prompt')
 
-# %% ../nbs/05_caption_masks.ipynb #0000004f
+# %% ../nbs/05_caption_masks.ipynb #00000051
 def _eps_x0(pipe, out, x, a):
     "The noise and clean-latent estimates from the UNet output `out` at noisy latents `x` with alpha-bar `a`."
     kind = pipe.scheduler.config.get('prediction_type', 'epsilon')
@@ -612,7 +641,7 @@ def _timesteps(pipe, t, steps, stride):
     if steps < 1 or not 0 <= ts[-1] <= ts[0] < T: raise ValueError(f"timesteps {ts} must lie in [0, {T}) (t={t}, steps={steps}, stride={stride})")
     return ts
 
-# %% ../nbs/05_caption_masks.ipynb #00000050
+# %% ../nbs/05_caption_masks.ipynb #00000052
 @torch.no_grad()
 def _denoise(pipe, store, lat, emb, ts, guidance_scale):
     "Run the UNet at timesteps `ts` from noisy latents `lat` (DDIM steps), advancing the store's step counter."
@@ -626,7 +655,7 @@ def _denoise(pipe, store, lat, emb, ts, guidance_scale):
         store.on_step_end(pipe, k, t, {})
     return lat
 
-# %% ../nbs/05_caption_masks.ipynb #00000051
+# %% ../nbs/05_caption_masks.ipynb #00000053
 def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
                       images:Tensor, # (b, 3, H, W) real images in [0, 1]
                       captions:list, # their captions
@@ -638,13 +667,14 @@ def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
                       generator=None, # torch.Generator of the noise, or a list of them (one per image)
                       vocab:Vocab|str='coco', # class vocabulary or its name
                       append:bool=True, # append the class names to the prompt
+                      phrase:bool=False, # mask columns: each mention's noun phrase (`phrase_span`); needs class_prompt=False
                       guidance_scale:float=1.0, # classifier-free guidance of the steps (1: conditional branch only)
                       negative_prompt=None,
-                      tau:int=4, fg:float=0.6, uncertain:float=0.5)->Generation: # pseudo-mask parameters
+                      tau:int=4, fg:float=0.6, uncertain:float=0.5, max_area:float=1.0)->Generation: # pseudo-mask parameters
     "Pseudo masks of real `images`: the attention while the pipeline denoises them, noised to `t`, under `captions`."
     if images.ndim != 4 or images.shape[1] != 3: raise ValueError(f"images must be (b, 3, H, W), got {tuple(images.shape)}")
     if len(captions) != len(images): raise ValueError(f"{len(captions)} captions for {len(images)} images")
-    plans, ts = _plans(pipe, captions, class_words, vocab, append), _timesteps(pipe, t, steps, stride)
+    plans, ts = _plans(pipe, captions, class_words, vocab, append, phrase, capture_cfg), _timesteps(pipe, t, steps, stride)
     size, f, dev = tuple(images.shape[2:]), pipe.vae_scale_factor, pipe.device
     vae, cfg_on = pipe.vae, guidance_scale > 1
     with capture_attention(pipe.unet, capture_cfg, (size[0] // f, size[1] // f)) as store, torch.no_grad():
@@ -656,13 +686,13 @@ def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
         cemb = _class_emb(pipe, plans) if store.cfg.class_prompt else None
         store.reset(len(plans), [p.tokens for p in plans], [p.class_tokens for p in plans], cemb, len(ts))
         _denoise(pipe, store, a.sqrt() * lat + (1 - a).sqrt() * noise, emb, ts, guidance_scale)
-        masks = [_mask(store, i, p, size, tau, fg, uncertain) for i, p in enumerate(plans)]
+        masks = [_mask(store, i, p, size, tau, fg, uncertain, max_area) for i, p in enumerate(plans)]
     run = dict(model=getattr(pipe, 'name_or_path', None), source_images='real', t=ts[0], steps=steps, stride=stride, timesteps=ts,
                guidance_scale=guidance_scale, negative_prompt=negative_prompt, height=size[0], width=size[1], capture=asdict(store.cfg))
     recs = [dict(asdict(p), **run, mask=masks[i][1]) for i, p in enumerate(plans)]
     return Generation(images.float().cpu(), torch.stack([m[0].cpu() for m in masks]), recs)
 
-# %% ../nbs/05_caption_masks.ipynb #00000059
+# %% ../nbs/05_caption_masks.ipynb #0000005b
 def write_jsonl(path:str, rows:list):
     "Write `rows` as JSON lines, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -692,7 +722,7 @@ def shard_batches(n:int, # number of samples
     "The batches (lists of sample indices) of `shard`."
     return [list(range(s, min(s + batch_size, n))) for j, s in enumerate(range(0, n, batch_size)) if j % shard[1] == shard[0]]
 
-# %% ../nbs/05_caption_masks.ipynb #0000005c
+# %% ../nbs/05_caption_masks.ipynb #0000005e
 def sample_files(i:int)->dict:
     "Relative paths of sample `i`'s files."
     return {k: f'{k}s/{i:07d}.{ext}' for k, ext in (('image', 'png'), ('mask', 'png'), ('record', 'json'))}
@@ -717,7 +747,7 @@ def _manifest(out:Path, settings:dict):
         if diff: raise ValueError(f"{p} holds a run with other settings ({', '.join(diff)}); use another out_dir")
     else: _atomic(p, json.dumps(new, indent=1).encode())
 
-# %% ../nbs/05_caption_masks.ipynb #0000005d
+# %% ../nbs/05_caption_masks.ipynb #0000005f
 def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
     cw = [r.get('class_words') for r in rows]
     g = generate_with_masks(pipe, [r['caption'] for r in rows], cw, capture_cfg, seeds=[seed + i for i in idx], vocab=vocab, **gen_kw)
@@ -751,7 +781,7 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
         _write_batch(pipe, [rows[i] for i in b], b, out, v, capture_cfg, seed, gen_kw)
     return sum(len(b) for b in todo)
 
-# %% ../nbs/05_caption_masks.ipynb #00000061
+# %% ../nbs/05_caption_masks.ipynb #00000063
 class GuidanceDataset(torch.utils.data.Dataset):
     "Generated images with pseudo semantic masks, as written by `write_guidance`."
     def __init__(self, root:str, # a folder written by `write_guidance`
@@ -774,21 +804,22 @@ class GuidanceDataset(torch.utils.data.Dataset):
                  captions=[r['caption']], image_id=r['index'], class_words=r['words'], class_ids=r['classes'])
         return self.transform(s) if self.transform else s
 
-# %% ../nbs/05_caption_masks.ipynb #00000065
+# %% ../nbs/05_caption_masks.ipynb #00000067
 def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub id
                   device:str=None, # default: cuda when available
                   fp16:bool=False): # half precision (on cuda)
     "Load a text-to-image pipeline for guidance generation."
     from diffusers import StableDiffusionPipeline
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
+    from glass.core import resolve_weights
+    pipe = StableDiffusionPipeline.from_pretrained(resolve_weights(model), safety_checker=None, requires_safety_checker=False,
                                                    torch_dtype=torch.float16 if fp16 else torch.float32).to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 def _ints(s): return None if s is None else tuple(int(x) for x in str(s).split(','))
 
-# %% ../nbs/05_caption_masks.ipynb #00000066
+# %% ../nbs/05_caption_masks.ipynb #00000068
 @call_parse
 def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "class_words": [...]}
                  out_dir:str, # output folder (resumable)
@@ -807,9 +838,11 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
                  step_window:str='0,1', # fractions [start, end) of the steps whose maps are averaged
                  no_append:bool=False, # do not append the class names to the prompt
                  no_class_prompt:bool=False, # masks from the prompt's tokens instead of the class prompt
+                 phrase:bool=False, # with --no_class_prompt: mask columns of each mention's noun phrase, not only its class word
                  tau:int=4, # power of the self-attention
                  fg:float=0.6, # foreground threshold
                  uncertain:float=0.5, # lower end of the uncertain band (label 255)
+                 max_area:float=1.0, # a class labelling more than this fraction of an image becomes 255
                  device:str=None, # default: cuda when available
                  fp16:bool=False): # half precision
     "Generate a guidance dataset: images and pseudo masks for the captions of CAPTIONS."
@@ -819,11 +852,11 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     t0, pipe = time.time(), load_pipeline(model, device, fp16)
     n = write_guidance(pipe, rows, out_dir, vocab, cfg, seed, batch_size, parse_shard(shard), num_inference_steps=steps,
                        guidance_scale=guidance_scale, negative_prompt=negative_prompt, height=size, width=size,
-                       append=not no_append, tau=tau, fg=fg, uncertain=uncertain)
+                       append=not no_append, phrase=phrase, tau=tau, fg=fg, uncertain=uncertain, max_area=max_area)
     print(f"wrote {n} samples in {time.time() - t0:.1f}s -> {out_dir}")
     return n
 
-# %% ../nbs/05_caption_masks.ipynb #0000006a
+# %% ../nbs/05_caption_masks.ipynb #0000006c
 def load_captioner(path:str, # local folder or hub id of a BLIP-2 checkpoint
                    device:str=None, # default: cuda when available
                    dtype=None): # default: float16 on cuda, float32 on cpu
@@ -838,7 +871,7 @@ def _pil(x):
     from PIL import Image
     return x.convert('RGB') if isinstance(x, Image.Image) else Image.open(x).convert('RGB')
 
-# %% ../nbs/05_caption_masks.ipynb #0000006b
+# %% ../nbs/05_caption_masks.ipynb #0000006d
 @torch.no_grad()
 def _caption_batch(model, processor, images, prompt, max_new_tokens):
     kw = dict(text=[prompt] * len(images)) if prompt else {}
@@ -861,7 +894,7 @@ def caption_images(model, # BLIP-2 folder / hub id, or a loaded `Blip2ForConditi
     return [c for i in range(0, len(images), batch_size)
             for c in _caption_batch(model, processor, [_pil(x) for x in images[i:i + batch_size]], prompt, max_new_tokens)]
 
-# %% ../nbs/05_caption_masks.ipynb #00000071
+# %% ../nbs/05_caption_masks.ipynb #00000073
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def list_images(root:str)->list:
@@ -870,7 +903,7 @@ def list_images(root:str)->list:
     if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
     return sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS)
 
-# %% ../nbs/05_caption_masks.ipynb #00000072
+# %% ../nbs/05_caption_masks.ipynb #00000074
 @call_parse
 def caption_cmd(image_dir:str, # folder of images (searched recursively)
                 out:str='captions.jsonl', # output JSONL file
