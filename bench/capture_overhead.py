@@ -49,11 +49,16 @@ def main(quick:bool=False, # tiny run that only proves the script works
     plans = [plan_prompt(c, vocab, pipe.tokenizer) for c in caps]
     prompts = [p.prompt for p in plans]
     configs = {'auto': CaptureConfig(), 'fine': CaptureConfig(cross_res=(latent // 2, latent), self_res=latent)}
+    mask_kw = {name: {} for name in configs}
+    if model:  # the stand-in recipe of the demo (glass.demo.MASK_RECIPE): caption columns of noun phrases, self-attention at `latent`
+        from glass.demo import MASK_RECIPE as R
+        configs['standin'] = CaptureConfig(self_res=R['self_res'], class_prompt=R['class_prompt'])
+        mask_kw['standin'] = dict(phrase=R['phrase'], tau=R['tau'], max_area=R['max_area'])
     runs = {'plain': lambda: _plain(pipe, prompts, seeds, steps, guidance_scale)}
     for name, cfg in configs.items():
         runs[f'capture_{name}'] = lambda cfg=cfg: _capture_only(pipe, plans, seeds, steps, cfg, guidance_scale)
-        runs[f'capture_masks_{name}'] = lambda cfg=cfg: generate_with_masks(pipe, caps, capture_cfg=cfg, seeds=seeds, vocab=vocab,
-                                                                              num_inference_steps=steps, guidance_scale=guidance_scale)
+        runs[f'capture_masks_{name}'] = lambda cfg=cfg, kw=mask_kw[name]: generate_with_masks(pipe, caps, capture_cfg=cfg, seeds=seeds, vocab=vocab,
+                                                                              num_inference_steps=steps, guidance_scale=guidance_scale, **kw)
     with torch.no_grad():
         for f in runs.values(): f()   # warm-up
         times = {k: [] for k in runs}
@@ -64,7 +69,7 @@ def main(quick:bool=False, # tiny run that only proves the script works
     res = dict(quick=quick, model=model or 'tiny random SD-2.1-shaped pipeline (glass.guidance.tiny_sd_pipeline)', captions=caps,
                guidance_scale=guidance_scale, device='cpu', processor=platform.processor() or platform.machine(), torch_threads=torch.get_num_threads(),
                latent=latent, image_size=pipe.vae_scale_factor * latent, batch=batch, steps=steps, repeats=repeats, timing='process CPU seconds, median',
-               configs={k: asdict(c) for k, c in configs.items()}, cpu_seconds_median=med, wall_seconds_median=wall,
+               configs={k: asdict(c) for k, c in configs.items()}, mask_kwargs=mask_kw, cpu_seconds_median=med, wall_seconds_median=wall,
                seconds_all=times, images_per_s={k: batch / v for k, v in med.items()},
                overhead={k: med[k] / med['plain'] - 1 for k in med if k != 'plain'},
                overhead_wall={k: wall[k] / wall['plain'] - 1 for k in wall if k != 'plain'}, goal_overhead=0.15)

@@ -813,7 +813,7 @@ def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub i
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     from glass.core import resolve_weights
     pipe = StableDiffusionPipeline.from_pretrained(resolve_weights(model), safety_checker=None, requires_safety_checker=False,
-                                                   torch_dtype=torch.float16 if fp16 else torch.float32).to(device)
+                                                   dtype=torch.float16 if fp16 else torch.float32).to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
