@@ -25,6 +25,7 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
          batch_size:int=16, # prompts per pipeline call
          cross_res:str=None, # cross-attention sides, e.g. '8' or '8,16'; default the library's
          self_res:int=None, # self-attention side; default the library's; 0: no refinement
+         standin:store_true=False, # the demo's pseudo-mask recipe for the stand-in (glass.demo.MASK_RECIPE; overrides self_res)
          seed:int=0, # sample i uses seed + i
          out_dir:str=None, # where the dataset is written (kept); default a temporary folder, deleted afterwards
          threads:int=1, # torch CPU threads
@@ -32,7 +33,7 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
     "Time `write_guidance` building `n` tiny-world guidance samples."
     if quick: n = 16
     torch.set_num_threads(threads)
-    out = Path(out or f"bench/results/guidance_build{'_quick' if quick else ''}.json")
+    out = Path(out or f"bench/results/guidance_build{'_standin' if standin else ''}{'_quick' if quick else ''}.json")
     tmp = None if out_dir else tempfile.mkdtemp(prefix='guidance_build_')
     root = Path(out_dir or tmp) / 'dataset'
     try:
@@ -42,10 +43,14 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
         caps = root.parent / 'captions.jsonl'
         write_jsonl(caps, [dict(caption=render_scene(s).caption, seed=s) for s in split_seeds('train', n)])
         rows = read_captions(caps)
-        cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=self_res)
+        cfg, mask_kw = CaptureConfig(cross_res=_ints(cross_res), self_res=self_res), {}
+        if standin:
+            from glass.demo import MASK_RECIPE as R
+            cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=R['self_res'], class_prompt=R['class_prompt'])
+            mask_kw = dict(phrase=R['phrase'], tau=R['tau'], max_area=R['max_area'])
         t1, c1 = time.perf_counter(), time.process_time()
         written = write_guidance(pipe, rows, root, 'tinyworld', cfg, seed, batch_size, num_inference_steps=steps,
-                                 guidance_scale=guidance_scale)
+                                 guidance_scale=guidance_scale, **mask_kw)
         build_s, build_cpu = time.perf_counter() - t1, time.process_time() - c1
         ds = GuidanceDataset(root)
         if len(ds) != n or written != n: raise RuntimeError(f"expected {n} samples, wrote {written}, the dataset holds {len(ds)}")
@@ -54,7 +59,7 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
         res = dict(quick=quick, model=str(model), device='cpu', processor=platform.processor() or platform.machine(),
                    torch_threads=torch.get_num_threads(), tool='glass.guidance.write_guidance (what `glass guidance` runs)',
                    parameters=dict(n=n, target=target, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size, seed=seed,
-                                   vocab='tinyworld', captions='tiny-world train split, first n seeds',
+                                   vocab='tinyworld', captions='tiny-world train split, first n seeds', mask_kwargs=mask_kw,
                                    capture=json.loads((root / 'manifest.json').read_text())['capture'],
                                    capture_resolved=json.loads((root / sample_files(0)['record']).read_text())['capture']),
                    samples_built=n, pipeline_load_seconds=load_s, build_seconds=build_s, build_cpu_seconds=build_cpu,
