@@ -50,10 +50,9 @@ def main(quick:bool=False, # tiny run that only proves the script works
     prompts = [p.prompt for p in plans]
     configs = {'auto': CaptureConfig(), 'fine': CaptureConfig(cross_res=(latent // 2, latent), self_res=latent)}
     mask_kw = {name: {} for name in configs}
-    if model:  # the stand-in recipe of the demo (glass.demo.MASK_RECIPE): caption columns of noun phrases, self-attention at `latent`
-        from glass.demo import MASK_RECIPE as R
-        configs['standin'] = CaptureConfig(self_res=R['self_res'], class_prompt=R['class_prompt'])
-        mask_kw['standin'] = dict(phrase=R['phrase'], tau=R['tau'], max_area=R['max_area'])
+    if model:  # the stand-in recipe of the demo (glass.guidance.MASK_RECIPES['standin']): caption columns of noun phrases, self-attention at `latent`
+        from glass.guidance import mask_recipe
+        configs['standin'], mask_kw['standin'] = mask_recipe('standin')
     runs = {'plain': lambda: _plain(pipe, prompts, seeds, steps, guidance_scale)}
     for name, cfg in configs.items():
         runs[f'capture_{name}'] = lambda cfg=cfg: _capture_only(pipe, plans, seeds, steps, cfg, guidance_scale)

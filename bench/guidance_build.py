@@ -25,7 +25,7 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
          batch_size:int=16, # prompts per pipeline call
          cross_res:str=None, # cross-attention sides, e.g. '8' or '8,16'; default the library's
          self_res:int=None, # self-attention side; default the library's; 0: no refinement
-         standin:store_true=False, # the demo's pseudo-mask recipe for the stand-in (glass.demo.MASK_RECIPE; overrides self_res)
+         standin:store_true=False, # the demo's pseudo-mask recipe for the stand-in (glass.guidance.MASK_RECIPES['standin']; overrides cross_res, self_res)
          seed:int=0, # sample i uses seed + i
          out_dir:str=None, # where the dataset is written (kept); default a temporary folder, deleted afterwards
          threads:int=1, # torch CPU threads
@@ -45,9 +45,8 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
         rows = read_captions(caps)
         cfg, mask_kw = CaptureConfig(cross_res=_ints(cross_res), self_res=self_res), {}
         if standin:
-            from glass.demo import MASK_RECIPE as R
-            cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=R['self_res'], class_prompt=R['class_prompt'])
-            mask_kw = dict(phrase=R['phrase'], tau=R['tau'], max_area=R['max_area'])
+            from glass.guidance import mask_recipe
+            cfg, mask_kw = mask_recipe('standin')
         t1, c1 = time.perf_counter(), time.process_time()
         written = write_guidance(pipe, rows, root, 'tinyworld', cfg, seed, batch_size, num_inference_steps=steps,
                                  guidance_scale=guidance_scale, **mask_kw)

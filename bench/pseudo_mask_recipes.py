@@ -1,6 +1,6 @@
 """Which pseudo-mask recipe suits a text-to-image pipeline: `bench/pseudo_mask_quality.py` (real test scenes
 only) under a ladder of settings, from Stable Diffusion's recipe (class prompt, tau 4, library-default
-resolutions) to the tiny-world stand-in's (`glass.demo.MASK_RECIPE`). Each rung changes one thing.
+resolutions) to the tiny-world stand-in's (`glass.guidance.MASK_RECIPES['standin']`). Each rung changes one thing.
 Results: bench/results/pseudo_mask_recipes.json (per rung: arguments, mIoU, per-class IoU).
 
     python bench/pseudo_mask_recipes.py glass/assets/tinyworld/stable-diffusion --n 200

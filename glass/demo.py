@@ -117,15 +117,14 @@ def guidance_done(root:Path, n:int):
     "Whether `root` holds `n` finished guidance samples."
     return (root / 'manifest.json').is_file() and len(list((root / 'records').glob('*.json'))) >= n
 
-MASK_RECIPE = dict(self_res=16, class_prompt=False, phrase=True, tau=1, max_area=0.5) # pseudo-mask settings for the tiny-world stand-in
+MASK_RECIPE = 'standin' # the pseudo-mask recipe of the guidance data (a key of `glass.guidance.MASK_RECIPES`)
 
 def make_guidance(root:Path, stand_ins:Path, b:DemoBudget, seed:int=0):
     "Write (or finish) the guidance dataset."
-    from glass.guidance import load_pipeline, write_guidance, CaptureConfig
-    pipe, r = load_pipeline(str(stand_ins / 'stable-diffusion'), 'cpu'), MASK_RECIPE
-    cfg = CaptureConfig(self_res=r['self_res'], class_prompt=r['class_prompt'])
+    from glass.guidance import load_pipeline, write_guidance, mask_recipe
+    pipe, (cfg, kw) = load_pipeline(str(stand_ins / 'stable-diffusion'), 'cpu'), mask_recipe(MASK_RECIPE)
     write_guidance(pipe, guidance_rows(b.n_guidance), root, 'tinyworld', cfg, seed, b.gen_batch,
-                   num_inference_steps=b.gen_steps, guidance_scale=b.gen_guidance, phrase=r['phrase'], tau=r['tau'], max_area=r['max_area'])
+                   num_inference_steps=b.gen_steps, guidance_scale=b.gen_guidance, **kw)
 
 # %% ../nbs/13_demo.ipynb #00000016
 @torch.no_grad()

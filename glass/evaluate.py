@@ -293,12 +293,17 @@ def _model(ckpt, baseline, n_slots, mask_source, seed):
     except (FileNotFoundError, ValueError, OSError) as e: raise SystemExit(f'glass eval: {e}')
     return Segmenter(m, mask_source, seed), m, mask_source
 
-def _labeller(model, pipeline, classes, vocab, noise_level, seed):
+def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None):
     "The caption labeller of `--task semseg`."
     from glass.tasks import CaptionLabeller
+    from glass.core import resolve_weights, shipped_name
     src = pipeline or (model.config.decoder if model is not None and model.config.decoder != 'tiny' else None)
     if src is None: raise SystemExit("glass eval: --task semseg needs --pipeline (the text-to-image pipeline folder that made the pseudo masks)")
-    return CaptionLabeller(src, classes, vocab, noise_level, seed)
+    if recipe is None:  # the shipped tiny-world stand-in has its own recipe
+        local = Path(str(resolve_weights(src)))
+        recipe = 'standin' if local.is_dir() and shipped_name(local).startswith('tinyworld:') else 'sd'
+    try: return CaptionLabeller(src, classes, vocab, noise_level, seed, recipe=recipe)
+    except ValueError as e: raise SystemExit(f'glass eval: {e}')
 
 # %% ../nbs/09_evaluate.ipynb #0000002b
 @call_parse
@@ -317,6 +322,7 @@ def eval_cmd(ckpt:Param('a trained GLASS checkpoint folder (optional; without it
              pipeline:str=None, # semseg: text-to-image pipeline folder (default: the checkpoint's decoder source)
              vocab:str=None, # semseg: class vocabulary coco, voc or tinyworld (default: from --preset / --format)
              noise_level:float=0.5, # semseg: noise level of the real image's latents for the attention pass
+             mask_recipe:str=None, # semseg: pseudo-mask recipe sd or standin (default: standin for the shipped stand-in, else sd)
              preset:str='glass-coco', # protocol preset: glass-coco, dinosaur or tinyworld
              resolution:int=None, # override: side of the scored masks
              crop:int=None, # override: crop side (0: no crop)
@@ -340,15 +346,15 @@ def eval_cmd(ckpt:Param('a trained GLASS checkpoint folder (optional; without it
     info = dict(data=dict(folder=str(data), format=format, **(dict(split=split) if format == 'voc' else dict(images=images, ann=ann))))
     if ckpt is not None: info.update(checkpoint=str(ckpt), seed=seed)
     if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or ('tinyworld' if preset == 'tinyworld' else format),
-                                        noise_level, seed, batch_size, out, info)
+                                        noise_level, seed, batch_size, out, info, mask_recipe)
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info)
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'corloc', 'n_images')}))
     print(f'wrote {Path(out) / "metrics.json"} and {Path(out) / "masks.png"}')
 
-def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info):
+def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None):
     "The `--task semseg` branch of `eval_cmd`."
     from glass.tasks import evaluate_semseg
-    lab = _labeller(glass_model, pipeline, ds.classes, vocab, noise_level, seed)
+    lab = _labeller(glass_model, pipeline, ds.classes, vocab, noise_level, seed, recipe)
     try: res = evaluate_semseg(model, ds, lab, proto, batch_size, out, info=dict(info, pipeline=str(pipeline), vocab=vocab))
     except ValueError as e: raise SystemExit(f'glass eval: {e}')
     print(json.dumps(dict(miou=_json_safe(res['miou']), n_images=res['n_images'])))

@@ -17,15 +17,15 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 
 # %% auto #0
 __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
-           'TINY_CLASSES', 'PHRASE_STOPS', 'IMAGE_EXTS', 'plural', 'Vocab', 'make_vocab', 'tiny_classes', 'coco_vocab',
-           'voc_vocab', 'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions', 'tiny_clip_tokenizer',
-           'word_level_tokenizer', 'PromptPlan', 'phrase_span', 'plan_prompt', 'CaptureConfig', 'attention_layers',
-           'resolve_config', 'select_layers', 'tiny_sd_pipeline', 'AttentionStore', 'head_mean_probs',
-           'StoringAttnProcessor', 'capture_attention', 'upsample', 'group_maps', 'refine', 'minmax', 'label_map',
-           'soft_masks', 'pseudo_mask', 'Generation', 'column_groups', 'generate_with_masks', 'masks_from_images',
-           'write_jsonl', 'read_captions', 'parse_shard', 'shard_batches', 'sample_files', 'write_guidance',
-           'GuidanceDataset', 'load_pipeline', 'guidance_cmd', 'load_captioner', 'caption_images', 'list_images',
-           'caption_cmd']
+           'TINY_CLASSES', 'PHRASE_STOPS', 'MASK_RECIPES', 'IMAGE_EXTS', 'plural', 'Vocab', 'make_vocab',
+           'tiny_classes', 'coco_vocab', 'voc_vocab', 'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions',
+           'tiny_clip_tokenizer', 'word_level_tokenizer', 'PromptPlan', 'phrase_span', 'plan_prompt', 'CaptureConfig',
+           'attention_layers', 'resolve_config', 'select_layers', 'tiny_sd_pipeline', 'AttentionStore',
+           'head_mean_probs', 'StoringAttnProcessor', 'capture_attention', 'upsample', 'group_maps', 'refine', 'minmax',
+           'label_map', 'soft_masks', 'pseudo_mask', 'Generation', 'column_groups', 'generate_with_masks',
+           'masks_from_images', 'mask_recipe', 'write_jsonl', 'read_captions', 'parse_shard', 'shard_batches',
+           'sample_files', 'write_guidance', 'GuidanceDataset', 'load_pipeline', 'guidance_cmd', 'load_captioner',
+           'caption_images', 'list_images', 'caption_cmd']
 
 # %% ../nbs/05_caption_masks.ipynb #00000005
 COCO_CLASSES = ['background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck',
@@ -693,6 +693,18 @@ def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
     return Generation(images.float().cpu(), torch.stack([m[0].cpu() for m in masks]), recs)
 
 # %% ../nbs/05_caption_masks.ipynb #0000005b
+MASK_RECIPES = {
+    'sd': dict(self_res=None, class_prompt=True, phrase=False, tau=4, max_area=1.0),     # Stable Diffusion's: the defaults
+    'standin': dict(self_res=16, class_prompt=False, phrase=True, tau=1, max_area=0.5),  # the tiny-world stand-in's
+}
+
+def mask_recipe(name:str): # a key of `MASK_RECIPES`
+    "The `CaptureConfig` and the pseudo-mask keyword arguments (`generate_with_masks`, `masks_from_images`) of a named recipe."
+    if name not in MASK_RECIPES: raise ValueError(f"unknown mask recipe {name!r}; choose one of {', '.join(MASK_RECIPES)}")
+    r = MASK_RECIPES[name]
+    return CaptureConfig(self_res=r['self_res'], class_prompt=r['class_prompt']), dict(phrase=r['phrase'], tau=r['tau'], max_area=r['max_area'])
+
+# %% ../nbs/05_caption_masks.ipynb #0000005e
 def write_jsonl(path:str, rows:list):
     "Write `rows` as JSON lines, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -722,7 +734,7 @@ def shard_batches(n:int, # number of samples
     "The batches (lists of sample indices) of `shard`."
     return [list(range(s, min(s + batch_size, n))) for j, s in enumerate(range(0, n, batch_size)) if j % shard[1] == shard[0]]
 
-# %% ../nbs/05_caption_masks.ipynb #0000005e
+# %% ../nbs/05_caption_masks.ipynb #00000061
 def sample_files(i:int)->dict:
     "Relative paths of sample `i`'s files."
     return {k: f'{k}s/{i:07d}.{ext}' for k, ext in (('image', 'png'), ('mask', 'png'), ('record', 'json'))}
@@ -747,7 +759,7 @@ def _manifest(out:Path, settings:dict):
         if diff: raise ValueError(f"{p} holds a run with other settings ({', '.join(diff)}); use another out_dir")
     else: _atomic(p, json.dumps(new, indent=1).encode())
 
-# %% ../nbs/05_caption_masks.ipynb #0000005f
+# %% ../nbs/05_caption_masks.ipynb #00000062
 def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
     cw = [r.get('class_words') for r in rows]
     g = generate_with_masks(pipe, [r['caption'] for r in rows], cw, capture_cfg, seeds=[seed + i for i in idx], vocab=vocab, **gen_kw)
@@ -781,7 +793,7 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
         _write_batch(pipe, [rows[i] for i in b], b, out, v, capture_cfg, seed, gen_kw)
     return sum(len(b) for b in todo)
 
-# %% ../nbs/05_caption_masks.ipynb #00000063
+# %% ../nbs/05_caption_masks.ipynb #00000066
 class GuidanceDataset(torch.utils.data.Dataset):
     "Generated images with pseudo semantic masks, as written by `write_guidance`."
     def __init__(self, root:str, # a folder written by `write_guidance`
@@ -804,7 +816,7 @@ class GuidanceDataset(torch.utils.data.Dataset):
                  captions=[r['caption']], image_id=r['index'], class_words=r['words'], class_ids=r['classes'])
         return self.transform(s) if self.transform else s
 
-# %% ../nbs/05_caption_masks.ipynb #00000067
+# %% ../nbs/05_caption_masks.ipynb #0000006a
 def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub id
                   device:str=None, # default: cuda when available
                   fp16:bool=False): # half precision (on cuda)
@@ -819,7 +831,7 @@ def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub i
 
 def _ints(s): return None if s is None else tuple(int(x) for x in str(s).split(','))
 
-# %% ../nbs/05_caption_masks.ipynb #00000068
+# %% ../nbs/05_caption_masks.ipynb #0000006b
 @call_parse
 def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "class_words": [...]}
                  out_dir:str, # output folder (resumable)
@@ -843,9 +855,14 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
                  fg:float=0.6, # foreground threshold
                  uncertain:float=0.5, # lower end of the uncertain band (label 255)
                  max_area:float=1.0, # a class labelling more than this fraction of an image becomes 255
+                 recipe:str=None, # a named pseudo-mask recipe (sd, standin): replaces self_res, no_class_prompt, phrase, tau, max_area
                  device:str=None, # default: cuda when available
                  fp16:bool=False): # half precision
     "Generate a guidance dataset: images and pseudo masks for the captions of CAPTIONS."
+    if recipe is not None:
+        try: rc, kw = mask_recipe(recipe)
+        except ValueError as e: raise SystemExit(f'glass guidance: {e}')
+        self_res, no_class_prompt, phrase, tau, max_area = rc.self_res, not rc.class_prompt, kw['phrase'], kw['tau'], kw['max_area']
     rows = read_captions(captions)[:limit]
     cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=self_res, class_prompt=not no_class_prompt,
                         step_window=tuple(float(x) for x in step_window.split(',')))
@@ -856,7 +873,7 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     print(f"wrote {n} samples in {time.time() - t0:.1f}s -> {out_dir}")
     return n
 
-# %% ../nbs/05_caption_masks.ipynb #0000006c
+# %% ../nbs/05_caption_masks.ipynb #00000070
 def load_captioner(path:str, # local folder or hub id of a BLIP-2 checkpoint
                    device:str=None, # default: cuda when available
                    dtype=None): # default: float16 on cuda, float32 on cpu
@@ -871,7 +888,7 @@ def _pil(x):
     from PIL import Image
     return x.convert('RGB') if isinstance(x, Image.Image) else Image.open(x).convert('RGB')
 
-# %% ../nbs/05_caption_masks.ipynb #0000006d
+# %% ../nbs/05_caption_masks.ipynb #00000071
 @torch.no_grad()
 def _caption_batch(model, processor, images, prompt, max_new_tokens):
     kw = dict(text=[prompt] * len(images)) if prompt else {}
@@ -894,7 +911,7 @@ def caption_images(model, # BLIP-2 folder / hub id, or a loaded `Blip2ForConditi
     return [c for i in range(0, len(images), batch_size)
             for c in _caption_batch(model, processor, [_pil(x) for x in images[i:i + batch_size]], prompt, max_new_tokens)]
 
-# %% ../nbs/05_caption_masks.ipynb #00000073
+# %% ../nbs/05_caption_masks.ipynb #00000077
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def list_images(root:str)->list:
@@ -903,7 +920,7 @@ def list_images(root:str)->list:
     if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
     return sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS)
 
-# %% ../nbs/05_caption_masks.ipynb #00000074
+# %% ../nbs/05_caption_masks.ipynb #00000078
 @call_parse
 def caption_cmd(image_dir:str, # folder of images (searched recursively)
                 out:str='captions.jsonl', # output JSONL file

@@ -70,13 +70,16 @@ def caption_pseudo_masks(pipe, # a diffusers StableDiffusionPipeline (the one th
                          vocab='coco', # `glass.guidance.Vocab` or its name ('coco', 'voc', 'tinyworld')
                          noise_level:float=0.5, # fraction of the training timesteps the latents are noised to
                          generator:torch.Generator=None, # the noise
-                         capture_cfg=None, # `glass.guidance.CaptureConfig`; default its defaults
-                         tau:int=4, fg:float=0.6, uncertain:float=0.5): # pseudo-mask parameters
+                         recipe:str='sd', # pseudo-mask recipe, a key of `glass.guidance.MASK_RECIPES`
+                         capture_cfg=None, # `glass.guidance.CaptureConfig`: replaces the recipe's
+                         tau:int=None, fg:float=0.6, uncertain:float=0.5): # pseudo-mask parameters (tau: default the recipe's)
     "Pseudo masks (b, H, W) of real images from their captions: 0 background, vocabulary class, 255 uncertain."
-    from glass.guidance import masks_from_images
+    from glass.guidance import masks_from_images, mask_recipe
+    cfg, kw = mask_recipe(recipe)
+    if tau is not None: kw['tau'] = tau
     t = int(noise_level * (pipe.scheduler.config.num_train_timesteps - 1))
-    return masks_from_images(pipe, images, list(captions), capture_cfg=capture_cfg, t=t, steps=1, generator=generator,
-                             vocab=vocab, append=True, tau=tau, fg=fg, uncertain=uncertain).labels
+    return masks_from_images(pipe, images, list(captions), capture_cfg=capture_cfg or cfg, t=t, steps=1, generator=generator,
+                             vocab=vocab, append=True, fg=fg, uncertain=uncertain, **kw).labels
 
 # %% ../nbs/09a_tasks.ipynb #00000012
 class CaptionLabeller:
@@ -85,16 +88,18 @@ class CaptionLabeller:
                  classes:list, # the dataset's class names (`classes[0] == 'background'`)
                  vocab='coco', # `glass.guidance.Vocab` or its name
                  noise_level:float=0.5, seed:int=0,
-                 image_size:int=None): # side the images are resized to for the pipeline; None: its native size
-        from glass.guidance import get_vocab, load_pipeline
+                 image_size:int=None, # side the images are resized to for the pipeline; None: its native size
+                 recipe:str='sd'): # pseudo-mask recipe (`glass.guidance.MASK_RECIPES`)
+        from glass.guidance import get_vocab, load_pipeline, mask_recipe
+        mask_recipe(recipe)  # an unknown recipe fails here, not at the first batch
         self.pipe = load_pipeline(pipe) if isinstance(pipe, (str, Path)) else pipe
         self.vocab = get_vocab(vocab) if isinstance(vocab, str) else vocab
-        store_attr('classes,noise_level,seed'); self.generator = torch.Generator().manual_seed(seed)
+        store_attr('classes,noise_level,seed,recipe'); self.generator = torch.Generator().manual_seed(seed)
         s = self.pipe.unet.config.sample_size
         self.image_size = image_size or (s if isinstance(s, int) else s[0]) * self.pipe.vae_scale_factor
         pos = {c: i for i, c in enumerate(classes)}
         self.lut = torch.tensor([pos.get(c, 255) for c in self.vocab.classes] + [255] * (256 - len(self.vocab.classes)))
-    def __repr__(self): return f'CaptionLabeller(noise_level={self.noise_level}, seed={self.seed}, image_size={self.image_size})'
+    def __repr__(self): return f'CaptionLabeller(noise_level={self.noise_level}, seed={self.seed}, image_size={self.image_size}, recipe={self.recipe})'
 
     def __call__(self, batch:dict, # with `image` (b, 3, H, W) and `caption`
                  size:tuple): # (H, W) of the scored masks
@@ -102,7 +107,7 @@ class CaptionLabeller:
         caps = batch.get('caption')
         if caps is None or not any(caps): raise ValueError("CaptionLabeller: the samples have no captions (COCO: pass the captions file)")
         x = F.interpolate(batch['image'], size=(self.image_size,) * 2, mode='bilinear', antialias=True, align_corners=False)
-        pm = caption_pseudo_masks(self.pipe, x, caps, self.vocab, self.noise_level, self.generator)
+        pm = caption_pseudo_masks(self.pipe, x, caps, self.vocab, self.noise_level, self.generator, self.recipe)
         pm = F.interpolate(pm[:, None].float().cpu(), size=tuple(size), mode='nearest')[:, 0].long()
         return self.lut[pm]
 

@@ -686,3 +686,7 @@ def train_cmd(out_dir:str, # run folder: checkpoints, model/, log.jsonl, val/, w
     except (ValueError, FileNotFoundError) as e: raise SystemExit(f'glass train: {e}')
     l = train(run, out, resume=resume)
     if l.main: print(f"glass train: {l.step} steps; model in {out / 'model'}")
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # leave the process group before the interpreter exits: torn down at exit, gloo's threads can abort a
+        # finished process ("terminate called without an active exception", seen under `pytest -n 2`)
+        l.acc.wait_for_everyone(); torch.distributed.destroy_process_group()
