@@ -296,12 +296,11 @@ def _model(ckpt, baseline, n_slots, mask_source, seed):
 def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None):
     "The caption labeller of `--task semseg`."
     from glass.tasks import CaptionLabeller
-    from glass.core import resolve_weights, shipped_name
+    from glass.core import resolve_weights, shipped_name, SHIPPED
     src = pipeline or (model.config.decoder if model is not None and model.config.decoder != 'tiny' else None)
     if src is None: raise SystemExit("glass eval: --task semseg needs --pipeline (the text-to-image pipeline folder that made the pseudo masks)")
     if recipe is None:  # the shipped tiny-world stand-in has its own recipe
-        local = Path(str(resolve_weights(src)))
-        recipe = 'standin' if local.is_dir() and shipped_name(local).startswith('tinyworld:') else 'sd'
+        recipe = 'standin' if shipped_name(resolve_weights(src)).startswith(SHIPPED) else 'sd'
     try: return CaptionLabeller(src, classes, vocab, noise_level, seed, recipe=recipe)
     except ValueError as e: raise SystemExit(f'glass eval: {e}')
 
