@@ -4,14 +4,16 @@
 
 # %% auto #0
 __all__ = ['DTYPES', 'SAMPLE_KEYS', 'SHIPPED', 'seed_everything', 'make_generator', 'default_device', 'get_dtype', 'to_tensor',
-           'to_uint8', 'to_pil', 'load_image', 'Sample', 'shipped_dir', 'resolve_weights', 'shipped_name']
+           'to_uint8', 'to_pil', 'load_image', 'Sample', 'InputError', 'MissingInputError', 'LogBar', 'progress',
+           'shipped_dir', 'resolve_weights', 'shipped_name']
 
 # %% ../nbs/00_core.ipynb #00000002
-import random
+import os, sys, time, random
 from pathlib import Path
 from typing import TypedDict
 import numpy as np, torch
 from PIL import Image, UnidentifiedImageError
+from fastcore.basics import patch
 
 # %% ../nbs/00_core.ipynb #00000005
 def seed_everything(seed:int): # the seed for `random`, `numpy` and `torch`
@@ -100,6 +102,76 @@ class Sample(TypedDict, total=False):
     image: torch.Tensor; image_dec: torch.Tensor
     instance: torch.Tensor; semantic: torch.Tensor; ignore: torch.Tensor
     caption: str; captions: list; image_id: object
+
+# %% ../nbs/00_core.ipynb #030581f4
+class InputError(ValueError):
+    "Bad input the user can fix (a file, a field, a flag): `glass` prints the message on one line and exits 2."
+
+class MissingInputError(InputError, FileNotFoundError):
+    "A file or folder that the input names does not exist."
+
+# %% ../nbs/00_core.ipynb #5c2f48f3
+class LogBar:
+    "A `tqdm`-like counter that prints plain lines (`desc: n/total [elapsed<eta, rate]`) every `every` seconds."
+    def __init__(self, iterable=None, total=None, desc:str='', unit:str='it', every:float=30., initial:int=0, file=None):
+        if total is None and iterable is not None and hasattr(iterable, '__len__'): total = len(iterable)
+        self.iterable, self.total, self.desc, self.unit, self.every, self.n = iterable, total, desc, unit, every, initial
+        self.file, self.postfix, self.t0, self.start = file, '', time.monotonic(), initial
+        self.last, self.closed = self.t0, False
+
+    def line(self) -> str:
+        "The current state as one line."
+        from tqdm import tqdm
+        el = time.monotonic() - self.t0
+        rate = (self.n - self.start) / el if el > 0 else None
+        return tqdm.format_meter(self.n, self.total, el, prefix=self.desc, unit=self.unit, rate=rate, ncols=0,
+                                 initial=self.start, postfix=self.postfix or None).replace('||', '|')
+
+    def _print(self): print(self.line(), file=self.file or sys.stderr, flush=True); self.last = time.monotonic()
+
+
+# %% ../nbs/00_core.ipynb #3c699779
+@patch
+def update(self:LogBar, n:int=1):
+    "Count `n` more; print a line if `every` seconds passed since the last one."
+    self.n += n
+    if time.monotonic() - self.last >= self.every: self._print()
+
+@patch
+def set_postfix(self:LogBar, refresh:bool=False, **kw):
+    "Show `kw` (e.g. the loss) after the counter."
+    self.postfix = ', '.join(f'{k}={v}' for k, v in kw.items())
+
+@patch
+def close(self:LogBar):
+    "Print the final line once."
+    if not self.closed: self.closed = True; self._print()
+
+@patch
+def __iter__(self:LogBar):
+    for x in self.iterable: yield x; self.update()
+    self.close()
+
+LogBar.__enter__ = lambda self: self
+LogBar.__exit__ = lambda self, *exc: self.close()
+
+# %% ../nbs/00_core.ipynb #dbc987a5
+def progress(iterable=None, # what to iterate over (or None, and call `.update`)
+             total:int=None, # number of steps (default: `len(iterable)`)
+             desc:str='', # what is counted, e.g. 'guidance'
+             unit:str='it', # the unit of the rate
+             every:float=30., # seconds between lines when the output is not a terminal
+             disable:bool=False, # show nothing
+             initial:int=0, # steps already done (a resumed job)
+             file=None): # the stream (default: stderr)
+    "A progress bar with rate and ETA on a terminal, plain periodic lines in a log."
+    from tqdm import tqdm
+    f = file or sys.stderr
+    if disable or os.environ.get('GLASS_PROGRESS', '1') == '0':
+        return tqdm(iterable, total=total, disable=True)
+    if getattr(f, 'isatty', lambda: False)():
+        return tqdm(iterable, total=total, desc=desc, unit=unit, initial=initial, file=f, dynamic_ncols=True)
+    return LogBar(iterable, total=total, desc=desc, unit=unit, every=every, initial=initial, file=f)
 
 # %% ../nbs/00_core.ipynb #00000020
 SHIPPED = 'tinyworld:' # prefix naming a stand-in shipped in glass/assets/tinyworld
