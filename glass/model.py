@@ -167,7 +167,8 @@ class GlassConfig:
     sem_loss:str = 'bce_dice' # 'bce_dice' on matched pairs, or 'ce' (cross-entropy over slots)
     match_cost:str = 'dice' # 'dice' or '1-soft-iou'
     train_unet:str = 'frozen' # 'frozen', 'full' or 'cross_attn'
-    slot_drop_prob:float = 0.1 # probability that a sample is decoded from the null slots (for CFG)
+    slot_drop_prob:float = 0.1 # probability that a sample is decoded from the unconditional context (for CFG)
+    unconditional:str = 'null_slots' # CFG's unconditional context: 'null_slots' (learned) or 'empty_prompt' (SD's text encoder on '')
     prediction_type:str = None # override the decoder scheduler's prediction type ('epsilon', 'v_prediction'); None: keep it
     stage:int = 1 # 1: slot learning; 2: decoder fine-tuning (slot attention frozen, UNet trained)
     seed:int = 0 # seed of the random init of the parts built here
@@ -228,7 +229,8 @@ def build_encoder(config:GlassConfig) -> DinoEncoder:
     return DinoEncoder.from_config(Dinov2Config(hidden_size=w, num_hidden_layers=2, num_attention_heads=2, intermediate_size=2 * w,
                                                 patch_size=config.tiny_patch_size, image_size=config.image_size))
 
-def _decoder_kwargs(config): return dict(train_unet=config.train_unet, slot_drop_prob=config.slot_drop_prob, resolution=config.decoder_resolution)
+def _decoder_kwargs(config): return dict(train_unet=config.train_unet, slot_drop_prob=config.slot_drop_prob, resolution=config.decoder_resolution,
+                                         unconditional=config.unconditional)
 
 def build_decoder(config:GlassConfig) -> SlotDiffusionDecoder:
     "The diffusion decoder named by `config.decoder` ('tiny': a tiny random VAE + UNet)."
@@ -285,7 +287,6 @@ def set_trainable(self:GLASS):
     self.feature_decoder.requires_grad_(s1 and c.lambda_inst > 0)
     self.decoder.register_to_config(**{k: v for k, v in _decoder_kwargs(c).items() if k != 'resolution'})
     self.decoder.set_trainable()
-    self.decoder.null_slots.requires_grad_(True)
     return self
 
 @patch
@@ -419,14 +420,9 @@ def save_pretrained(self:GLASS, save_directory, # folder to write (created)
     self.feature_decoder.save_pretrained(d/'feature_decoder')
     if c.encoder == 'tiny': self.encoder.save_pretrained(d/'encoder')
     if c.decoder == 'tiny' or c.train_unet != 'frozen': self.decoder.save_pretrained(d)
-    else: _save_null_slots(self.decoder, d)
+    else: self.decoder.save_extras(d)
     (d/CONFIG_NAME).write_text(json.dumps(c.to_dict(), indent=1))
 
-def _save_null_slots(decoder, d):
-    "Write only the decoder's config and null slots (`slot_decoder/`)."
-    from safetensors.torch import save_file
-    decoder.save_config(d/DECODER_FOLDER)
-    save_file({'null_slots': decoder.null_slots.detach().contiguous().cpu()}, d/DECODER_FOLDER/WEIGHTS_NAME)
 
 # %% ../nbs/06_model.ipynb #00000054
 def read_config(path) -> GlassConfig:
@@ -446,7 +442,7 @@ def _load_decoder(d, c):
     if (d/'unet').is_dir(): return SlotDiffusionDecoder.from_pretrained(str(d), **_decoder_kwargs(c))
     if c.decoder == 'tiny': raise FileNotFoundError(f"{d}: the tiny decoder was not saved (no unet/ folder)")
     dec = SlotDiffusionDecoder.from_pretrained(c.decoder, prediction_type=c.prediction_type, **_decoder_kwargs(c))
-    dec.null_slots.data.copy_(load_file(d/DECODER_FOLDER/WEIGHTS_NAME)['null_slots'])
+    dec.load_extras(load_file(d/DECODER_FOLDER/WEIGHTS_NAME))
     return dec
 
 # %% ../nbs/06_model.ipynb #00000055
