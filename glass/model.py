@@ -8,7 +8,7 @@ __all__ = ['IGNORE_LABEL', 'MASK_EPS', 'MATCH_COSTS', 'MASK_LOSSES', 'STAGES', '
            'slot_ce_loss', 'resize_masks', 'valid_pixels', 'image_semantic_loss', 'semantic_loss', 'check_fields',
            'check_range', 'GlassConfig', 'preset', 'stage2', 'tiny_config', 'build_encoder', 'build_decoder',
            'grid_side', 'build_slot_attention', 'build_feature_decoder', 'GLASS', 'build_model',
-           'slot_attention_trains', 'read_config', 'model_folder', 'start_from']
+           'slot_attention_trains', 'read_config', 'model_folder', 'check_start', 'start_from']
 
 # %% ../nbs/06_model.ipynb #00000002
 import json, math
@@ -488,7 +488,6 @@ def save_pretrained(self:GLASS, save_directory, # folder to write (created)
     else: self.decoder.save_extras(d)
     (d/CONFIG_NAME).write_text(json.dumps(c.to_dict(), indent=1))
 
-
 # %% ../nbs/06_model.ipynb #00000054
 def read_config(path) -> GlassConfig:
     "Read the `GlassConfig` of a saved model folder."
@@ -539,10 +538,10 @@ def model_folder(path) -> Path:
     hint = f"; its run has not finished: `glass train {p} --resume True` finishes it" if any(p.glob('ckpt-*')) else ''
     raise MissingInputError(f"init_from={path}: neither {p/'model'/CONFIG_NAME} (a finished run) nor {p/CONFIG_NAME} (a saved model){hint}")
 
-def start_from(path, # a finished run folder (its `model/`) or a saved model folder
-               config:GlassConfig, # the new run's model: the saved architecture, new training fields (e.g. stage 2)
-              ) -> GLASS:
-    "The model `config` describes, with the weights saved at `path` (stage 2 from stage 1)."
+def check_start(path, # a finished run folder (its `model/`) or a saved model folder
+                config:GlassConfig, # the new run's model
+               ) -> Path: # the saved model's folder
+    "Raise an `InputError` unless `config` keeps the architecture of the model saved at `path`."
     d = model_folder(path)
     saved = read_config(d)
     diff = [k for k in saved.to_dict() if k not in TRAINING_FIELDS and getattr(saved, k) != getattr(config, k)]
@@ -551,4 +550,10 @@ def start_from(path, # a finished run folder (its `model/`) or a saved model fol
         more = f" (and {', '.join(diff[1:])})" if len(diff) > 1 else ''
         raise InputError(f"model.{diff[0]} is {getattr(config, diff[0])!r} but {d} was trained with {getattr(saved, diff[0])!r}{more}: "
                          "a run started from a saved model keeps its architecture")
-    return GLASS.from_pretrained(d, **{k: getattr(config, k) for k in TRAINING_FIELDS})
+    return d
+
+def start_from(path, # a finished run folder (its `model/`) or a saved model folder
+               config:GlassConfig, # the new run's model: the saved architecture, new training fields (e.g. stage 2)
+              ) -> GLASS:
+    "The model `config` describes, with the weights saved at `path` (stage 2 from stage 1)."
+    return GLASS.from_pretrained(check_start(path, config), **{k: getattr(config, k) for k in TRAINING_FIELDS})
