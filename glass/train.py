@@ -99,7 +99,7 @@ class TrainConfig:
     check_data:bool=True # check the training dataset before training (`dataset.check()`, when it has one); False: trusted data
 
     def __post_init__(self):
-        check_fields(self)
+        check_fields(self, nullable=('grad_clip',))
         _check_choice(self, 'mixed_precision', ('no', 'bf16', 'fp16'))
         _check_choice(self, 'wandb', ('offline', 'online', 'disabled'))
         for k in ('steps', 'batch_size', 'grad_accum', 'ckpt_every', 'keep_last', 'log_every', 'threads'): check_range(self, k, lo=1)
@@ -134,7 +134,7 @@ class DataConfig:
 
     def __post_init__(self):
         if self.cache_dir == '': self.cache_dir = None
-        check_fields(self, nullable=('n', 'size', 'val_n'))
+        check_fields(self, nullable=('n', 'size', 'val_n', 'val_source'))
         _check_choice(self, 'source', SOURCES); _check_choice(self, 'val_source', ('tinyworld', 'coco', 'voc', None))
         _check_choice(self, 'cache_dtype', CACHE_DTYPES)
         for k in ('n', 'size', 'crop', 'image_size', 'decoder_size', 'mask_size', 'val_n'): check_range(self, k, lo=1)
