@@ -24,7 +24,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch, store_attr
-from fastcore.script import Param, bool_arg
+from fastcore.script import Param, bool_arg, store_true
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
 from .core import seed_everything, InputError, MissingInputError, progress
@@ -1077,7 +1077,7 @@ def _base_config(out:Path, config, preset, stage, init_from) -> RunConfig:
         raise InputError(f"unknown preset {preset!r}; run presets: {', '.join(RUN_PRESETS)}; tiny-world loss presets: {', '.join(PRESETS)}")
     if preset in RUN_PRESETS:
         if config: raise InputError(f"--preset {preset} and --config both give a whole run config: edit the output of "
-                                    f"`glass train --preset {preset} --print_config True` and pass it with --config")
+                                    f"`glass train --preset {preset} --print_config` and pass it with --config")
         return run_preset(preset)
     if config: run = RunConfig.load(config)
     elif out is not None and (out / 'run.json').is_file(): run = RunConfig.load(out / 'run.json')
@@ -1100,7 +1100,7 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
               preset:str=None, # a run preset (glass-coco, glass-voc, lsd-coco, dinosaur-coco) or a tiny-world loss preset (glass, diffusion, diffusion+inst, diffusion+sem)
               stage:int=None, # 2: the stage-2 fine-tuning of the config (with --init_from)
               init_from:str=None, # the finished stage-1 run folder (or a saved model folder) a stage-2 run starts from
-              print_config:bool_arg=False, # print the run config as JSON and exit
+              print_config:store_true=False, # print the run config as JSON and exit (OUT_DIR not needed)
               resume:bool_arg=False, # continue from the newest checkpoint in OUT_DIR
               data_root:str=None, # override: data.root (the training data folder)
               val_root:str=None, # override: data.val_root

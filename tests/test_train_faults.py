@@ -182,7 +182,7 @@ def test_check_data_calls_the_dataset_check(tmp_path, monkeypatch, capsys):
 # --- the command's other faces -------------------------------------------------------------------------------------
 
 def test_print_config_round_trip(tmp_path, capsys):
-    rc, out, err = glass_train(capsys, '--preset', 'glass-coco', '--print_config', 'True')
+    rc, out, err = glass_train(capsys, '--preset', 'glass-coco', '--print_config')
     assert rc == 0, err
     cfg = tmp_path / 'coco.json'; cfg.write_text(out)
     assert RunConfig.load(cfg) == run_preset('glass-coco')
