@@ -139,7 +139,8 @@ class DataConfig:
         _check_choice(self, 'cache_dtype', CACHE_DTYPES)
         for k in ('n', 'size', 'crop', 'image_size', 'decoder_size', 'mask_size', 'val_n'): check_range(self, k, lo=1)
         if self.source == 'tinyworld' and (self.n is None or self.size is None): raise InputError("DataConfig.n and size are required for source 'tinyworld'")
-        if self.val_source == 'tinyworld' and self.val_n is None: raise InputError("DataConfig.val_n is required for val_source 'tinyworld'")
+        if self.val_source == 'tinyworld' and (self.val_n is None or self.size is None):
+            raise InputError("DataConfig.val_n and size are required for val_source 'tinyworld'")
         if self.source != 'tinyworld' and not self.root: raise InputError(f"DataConfig.root is required for source {self.source!r}")
         if self.val_source in ('coco', 'voc') and not self.val_root: raise InputError(f"DataConfig.val_root is required for val_source {self.val_source!r}")
 
@@ -313,12 +314,8 @@ def train_dataset(d:DataConfig):
     if d.source == 'folder':
         from glass.data import ImageFolder
         return ImageFolder(root, transform=tf)
-    return _guidance_dataset(root, tf)
-
-def _guidance_dataset(root, tf):
-    import glass.guidance as G
-    if not hasattr(G, 'GuidanceDataset'): raise NotImplementedError(f"glass.guidance has no GuidanceDataset yet: cannot read {root}")
-    return G.GuidanceDataset(root, transform=tf)
+    from glass.guidance import GuidanceDataset
+    return GuidanceDataset(root, transform=tf)
 
 # %% ../nbs/07_train.ipynb #00000019
 def val_dataset(d:DataConfig):
