@@ -4,20 +4,22 @@
 
 # %% auto #0
 __all__ = ['IGNORE_LABEL', 'MASK_EPS', 'MATCH_COSTS', 'MASK_LOSSES', 'STAGES', 'PRESETS', 'MASK_SOURCES', 'CONFIG_NAME',
-           'class_targets', 'overlap_cost', 'hungarian', 'dice_loss', 'bce_loss', 'bce_dice_loss', 'slot_ce_loss',
-           'resize_masks', 'valid_pixels', 'image_semantic_loss', 'semantic_loss', 'GlassConfig', 'preset', 'stage2',
-           'tiny_config', 'build_encoder', 'build_decoder', 'grid_side', 'build_slot_attention',
-           'build_feature_decoder', 'GLASS', 'build_model', 'read_config']
+           'TRAINING_FIELDS', 'class_targets', 'overlap_cost', 'hungarian', 'dice_loss', 'bce_loss', 'bce_dice_loss',
+           'slot_ce_loss', 'resize_masks', 'valid_pixels', 'image_semantic_loss', 'semantic_loss', 'check_fields',
+           'check_range', 'GlassConfig', 'preset', 'stage2', 'tiny_config', 'build_encoder', 'build_decoder',
+           'grid_side', 'build_slot_attention', 'build_feature_decoder', 'GLASS', 'build_model',
+           'slot_attention_trains', 'read_config', 'model_folder', 'check_start', 'start_from']
 
 # %% ../nbs/06_model.ipynb #00000002
-import json
-from dataclasses import dataclass, fields, asdict, replace
+import json, math
+from dataclasses import dataclass, fields, asdict, replace, MISSING
 from pathlib import Path
 import torch, torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
 from safetensors.torch import load_file
 from scipy.optimize import linear_sum_assignment
+from .core import InputError, MissingInputError
 from .encoder import DinoEncoder
 from .slot_attention import SlotAttention
 from .decoder import SlotDiffusionDecoder, TRAIN_UNET, DECODER_FOLDER, WEIGHTS_NAME
@@ -131,27 +133,77 @@ def semantic_loss(masks:Tensor, # (b, K, h, w) slot-attention masks (sum to 1 ov
                 unmatched=pred.new_tensor(sum(p['unmatched'] for p in per) / len(per)))
 
 # %% ../nbs/06_model.ipynb #00000022
+_KINDS = {bool: 'true or false', int: 'an integer', float: 'a finite number', str: 'a string', tuple: 'a list', dict: 'a mapping'}
+
+def _fits(v, t) -> bool:
+    "Whether `v` is a value of the annotated type `t`, as JSON sees it: an int is a float, a bool is not a number."
+    if t is bool: return isinstance(v, bool)
+    if isinstance(v, bool): return False
+    if t is int: return isinstance(v, int)
+    if t is float: return isinstance(v, (int, float)) and math.isfinite(v)
+    if t is tuple: return isinstance(v, (tuple, list))
+    return not isinstance(t, type) or isinstance(v, t)
+
+def check_fields(cfg, # a dataclass instance
+                 nullable:tuple=()): # fields that may be None besides those whose default is None
+    "Raise an `InputError` naming the first field whose value is not of its annotated type."
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if v is None and (f.default is None or f.name in nullable): continue
+        if not _fits(v, f.type): raise InputError(f"{type(cfg).__name__}.{f.name} must be {_KINDS.get(f.type, f.type)}, got {v!r}")
+
+def check_range(cfg, name:str, # a dataclass instance and one of its fields (None passes)
+                lo=None, hi=None, # bounds (None: unbounded)
+                lo_open:bool=False, hi_open:bool=False): # exclude the bound
+    "Raise an `InputError` naming `name` unless its value lies within the bounds."
+    v = getattr(cfg, name)
+    if v is None: return
+    if (lo is None or (v > lo if lo_open else v >= lo)) and (hi is None or (v < hi if hi_open else v <= hi)): return
+    if hi is None: want = f"{'>' if lo_open else '>='} {lo}"
+    elif lo is None: want = f"{'<' if hi_open else '<='} {hi}"
+    else: want = f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    raise InputError(f"{type(cfg).__name__}.{name} must be {want}, got {v!r}")
+
+# %% ../nbs/06_model.ipynb #5a78f864
 STAGES = (1, 2)
 
 def _check_choice(name, v, choices):
-    if v not in choices: raise ValueError(f"GlassConfig.{name}={v!r}; choose one of {tuple(choices)}")
+    if v not in choices: raise InputError(f"GlassConfig.{name}={v!r}; choose one of {tuple(choices)}")
 
-def _validate(self): # a `GlassConfig`
-    "Normalise tuple fields and raise on invalid settings, naming the field."
-    for k in ('feature_decoder_hidden', 'tiny_unet_channels', 'tiny_vae_channels'): setattr(self, k, tuple(getattr(self, k)))
+def _check_values(self): # a `GlassConfig`
+    "Types, ranges and choices of every field."
+    check_fields(self, nullable=('decoder',))
+    for k in ('feature_decoder_hidden', 'tiny_unet_channels', 'tiny_vae_channels'):
+        v = tuple(getattr(self, k))
+        if not all(_fits(x, int) and x >= 1 for x in v): raise InputError(f"GlassConfig.{k} must list positive integers, got {list(v)}")
+        setattr(self, k, v)
+    for k in ('image_size', 'decoder_resolution', 'num_slots', 'num_iterations', 'num_heads', 'slot_size', 'mlp_hidden_size',
+              'tiny_width', 'tiny_patch_size'): check_range(self, k, lo=1)
+    check_range(self, 'seed', lo=0); check_range(self, 'epsilon', lo=0, lo_open=True); check_range(self, 'slot_drop_prob', 0, 1)
+    for k in ('lambda_diff', 'lambda_sem', 'lambda_inst'): check_range(self, k, lo=0)
     _check_choice('sem_loss', self.sem_loss, MASK_LOSSES); _check_choice('match_cost', self.match_cost, MATCH_COSTS)
     _check_choice('train_unet', self.train_unet, TRAIN_UNET); _check_choice('stage', self.stage, STAGES)
+    _check_choice('unconditional', self.unconditional, ('null_slots', 'empty_prompt'))
     _check_choice('prediction_type', self.prediction_type, (None, 'epsilon', 'v_prediction', 'sample'))
-    for k in ('lambda_sem', 'lambda_inst'):
-        if not getattr(self, k) >= 0: raise ValueError(f"GlassConfig.{k}={getattr(self, k)} must be >= 0")
+
+def _validate(self): # a `GlassConfig`
+    "Normalise tuple fields and raise an `InputError` on invalid settings, naming the field."
+    _check_values(self)
+    if self.slot_size % self.num_heads: raise InputError(f"GlassConfig.slot_size={self.slot_size} must be divisible by num_heads={self.num_heads}")
+    if self.decoder is None and self.lambda_diff > 0:
+        raise InputError(f"GlassConfig.decoder is null (no diffusion decoder) but lambda_diff={self.lambda_diff}: set lambda_diff to 0 or name a decoder")
+    if self.decoder is not None and self.lambda_diff == 0:
+        raise InputError(f"GlassConfig.lambda_diff=0 but decoder={self.decoder!r}: a decoder no loss trains is not loaded; set decoder to null")
+    if self.lambda_diff == self.lambda_sem == self.lambda_inst == 0: raise InputError("GlassConfig: lambda_diff, lambda_sem and lambda_inst are all 0: nothing to learn from")
+    if self.stage == 2 and self.decoder is None: raise InputError("GlassConfig: stage=2 fine-tunes the diffusion decoder, but decoder is null")
     if self.stage == 2 and self.train_unet == 'frozen':
-        raise ValueError("GlassConfig: stage=2 fine-tunes the decoder; set train_unet to 'full' or 'cross_attn'")
+        raise InputError("GlassConfig: stage=2 fine-tunes the decoder; set train_unet to 'full' or 'cross_attn'")
 
 @dataclass
 class GlassConfig:
     "Everything that defines a GLASS model and what it trains."
     encoder:str = 'facebook/dinov2-base' # DINOv2 folder / hub id, or 'tiny'
-    decoder:str = 'stabilityai/stable-diffusion-2-1' # StableDiffusion folder / hub id, or 'tiny'
+    decoder:str = 'stabilityai/stable-diffusion-2-1' # StableDiffusion folder / hub id, 'tiny', or None (no diffusion decoder)
     image_size:int = 448 # encoder input side (sets the patch grid the MLP decoder reconstructs)
     decoder_resolution:int = 256 # diffusion decoder image side
     num_slots:int = 7 # K
@@ -162,15 +214,17 @@ class GlassConfig:
     epsilon:float = 1e-6
     learnable_slot_init:bool = False
     feature_decoder_hidden:tuple = (2048, 2048, 2048) # hidden widths of the MLP feature decoder
-    lambda_sem:float = 1. # weight of the semantic guidance loss (0: skipped)
-    lambda_inst:float = 1. # weight of the instance guidance loss (0: skipped, no MLP-decoder forward)
+    lambda_diff:float = 1. # weight of the diffusion loss (0 exactly when there is no decoder)
+    lambda_sem:float = 0.7 # weight of the semantic guidance loss (0: skipped); unverified summary of the paper
+    lambda_inst:float = 0.9 # weight of the instance guidance loss (0: skipped, no MLP-decoder forward); same source
     sem_loss:str = 'bce_dice' # 'bce_dice' on matched pairs, or 'ce' (cross-entropy over slots)
     match_cost:str = 'dice' # 'dice' or '1-soft-iou'
     train_unet:str = 'frozen' # 'frozen', 'full' or 'cross_attn'
+    train_slot_attention:bool = None # None: slot attention trains in stage 1 and is frozen in stage 2
     slot_drop_prob:float = 0.1 # probability that a sample is decoded from the unconditional context (for CFG)
     unconditional:str = 'null_slots' # CFG's unconditional context: 'null_slots' (learned) or 'empty_prompt' (SD's text encoder on '')
     prediction_type:str = None # override the decoder scheduler's prediction type ('epsilon', 'v_prediction'); None: keep it
-    stage:int = 1 # 1: slot learning; 2: decoder fine-tuning (slot attention frozen, UNet trained)
+    stage:int = 1 # 1: slot learning; 2: decoder fine-tuning (UNet trained, slot attention frozen unless `train_slot_attention`)
     seed:int = 0 # seed of the random init of the parts built here
     tiny_width:int = 32 # 'tiny' parts: encoder width and UNet cross-attention width
     tiny_patch_size:int = 8 # 'tiny' encoder patch size
@@ -187,9 +241,10 @@ def to_dict(self:GlassConfig) -> dict:
 @patch(cls_method=True)
 def from_dict(cls:GlassConfig, d:dict, # as written by `to_dict`
               ) -> GlassConfig:
-    "Build a config from a dict; raise on unknown fields."
+    "Build a config from a dict; raise an `InputError` on unknown fields."
+    if not isinstance(d, dict): raise InputError(f"GlassConfig: expected a mapping of fields, got {d!r}")
     known = {f.name for f in fields(cls)}
-    if unknown := sorted(set(d) - known): raise ValueError(f"GlassConfig: unknown field(s) {unknown}; known fields: {sorted(known)}")
+    if unknown := sorted(set(d) - known): raise InputError(f"GlassConfig: unknown field(s) {unknown}; known fields: {sorted(known)}")
     return cls(**d)
 
 # %% ../nbs/06_model.ipynb #00000028
@@ -204,20 +259,21 @@ def preset(name:str, # a key of `PRESETS`
            **kwargs, # further `GlassConfig` fields
           ) -> GlassConfig:
     "The config of a named preset, with `kwargs` on top."
-    if name not in PRESETS: raise ValueError(f"preset {name!r}; choose one of {tuple(PRESETS)}")
+    if name not in PRESETS: raise InputError(f"preset {name!r}; choose one of {tuple(PRESETS)}")
     return GlassConfig(**{**PRESETS[name], **kwargs})
 
 def stage2(config:GlassConfig, # a stage-1 config
            train_unet:str='full', # 'full' or 'cross_attn'
+           train_slot_attention:bool=False, # fine-tune slot attention too (on the diffusion loss)
           ) -> GlassConfig:
     "The decoder fine-tuning (stage 2) config of a stage-1 model."
-    return replace(config, stage=2, train_unet=train_unet)
+    return replace(config, stage=2, train_unet=train_unet, train_slot_attention=train_slot_attention)
 
 # %% ../nbs/06_model.ipynb #0000002b
 def tiny_config(**kwargs) -> GlassConfig:
     "A tiny random-init GLASS config for tests; `kwargs` override fields."
     base = dict(encoder='tiny', decoder='tiny', image_size=32, decoder_resolution=32, num_slots=4, num_iterations=2,
-                slot_size=32, mlp_hidden_size=32, feature_decoder_hidden=(64, 64))
+                slot_size=32, mlp_hidden_size=32, feature_decoder_hidden=(64, 64), **PRESETS['glass'])
     return GlassConfig(**{**base, **kwargs})
 
 # %% ../nbs/06_model.ipynb #0000002d
@@ -233,7 +289,8 @@ def _decoder_kwargs(config): return dict(train_unet=config.train_unet, slot_drop
                                          unconditional=config.unconditional)
 
 def build_decoder(config:GlassConfig) -> SlotDiffusionDecoder:
-    "The diffusion decoder named by `config.decoder` ('tiny': a tiny random VAE + UNet)."
+    "The diffusion decoder named by `config.decoder` ('tiny': a tiny random VAE + UNet; None: no decoder)."
+    if config.decoder is None: return None
     if config.decoder != 'tiny':
         return SlotDiffusionDecoder.from_pretrained(config.decoder, prediction_type=config.prediction_type, **_decoder_kwargs(config))
     return SlotDiffusionDecoder.tiny(cross_attention_dim=config.tiny_width, unet_channels=config.tiny_unet_channels,
@@ -246,10 +303,10 @@ def grid_side(config:GlassConfig, encoder:DinoEncoder) -> int:
     return encoder.grid_size(config.image_size, config.image_size)[0]
 
 def build_slot_attention(config:GlassConfig, encoder:DinoEncoder, decoder:SlotDiffusionDecoder) -> SlotAttention:
-    "Slot attention from the encoder's width to the decoder's conditioning width."
+    "Slot attention from the encoder's width to the decoder's conditioning width (`slot_size` without a decoder)."
     return SlotAttention(num_slots=config.num_slots, num_iterations=config.num_iterations, num_heads=config.num_heads,
                          slot_size=config.slot_size, mlp_hidden_size=config.mlp_hidden_size, input_size=encoder.feature_size,
-                         out_size=decoder.cross_attention_dim, input_resolution=grid_side(config, encoder),
+                         out_size=config.slot_size if decoder is None else decoder.cross_attention_dim, input_resolution=grid_side(config, encoder),
                          epsilon=config.epsilon, learnable_slot_init=config.learnable_slot_init)
 
 def build_feature_decoder(config:GlassConfig, encoder:DinoEncoder) -> MLPFeatureDecoder:
@@ -278,13 +335,20 @@ def build_model(config:GlassConfig) -> GLASS:
     return GLASS(config)
 
 # %% ../nbs/06_model.ipynb #00000032
+def slot_attention_trains(config:GlassConfig) -> bool:
+    "Whether slot attention trains: `train_slot_attention`, or by default in stage 1 only."
+    return config.stage == 1 if config.train_slot_attention is None else config.train_slot_attention
+
 @patch
 def set_trainable(self:GLASS):
-    "Set `requires_grad` of every part per `config.stage`, `train_unet` and the loss weights."
+    "Set `requires_grad` of every part per `config.stage`, `train_unet`, `train_slot_attention` and the loss weights."
     c, s1 = self.config, self.config.stage == 1
     self.encoder.requires_grad_(False)
-    self.slot_attention.requires_grad_(s1)
+    self.slot_attention.requires_grad_(slot_attention_trains(c))
     self.feature_decoder.requires_grad_(s1 and c.lambda_inst > 0)
+    if self.decoder is None:
+        self.slot_attention.out_norm.requires_grad_(False); self.slot_attention.out_proj.requires_grad_(False)
+        return self
     self.decoder.register_to_config(**{k: v for k, v in _decoder_kwargs(c).items() if k != 'resolution'})
     self.decoder.set_trainable()
     return self
@@ -298,7 +362,8 @@ def trainable_parameters(self:GLASS) -> list:
 def train(self:GLASS, mode:bool=True):
     "Set training mode; the frozen encoder and VAE stay in eval mode."
     super(GLASS, self).train(mode)
-    self.encoder.train(False); self.decoder.train(mode)
+    self.encoder.train(False)
+    if self.decoder is not None: self.decoder.train(mode)
     return self
 
 # %% ../nbs/06_model.ipynb #00000036
@@ -360,9 +425,9 @@ def loss_terms(self:GLASS, batch:dict, # a collated batch
               ) -> dict: # diff, sem, inst (tensors with graphs, or None when skipped) and matching stats
     "Compute the loss terms the config asks for."
     c, feats = self.config, self.encode(batch)
-    with torch.set_grad_enabled(torch.is_grad_enabled() and c.stage == 1):
+    with torch.set_grad_enabled(torch.is_grad_enabled() and slot_attention_trains(c)):
         out = self.slot_attention(feats, generator=generator)
-    terms = dict(diff=self.diffusion_loss(batch, out.slots, generator), sem=None, inst=None)
+    terms = dict(diff=self.diffusion_loss(batch, out.slots, generator) if c.lambda_diff > 0 else None, sem=None, inst=None)
     if c.stage == 2: return terms
     if c.lambda_sem > 0:
         g = self.guidance_loss(batch, out.masks)
@@ -375,11 +440,10 @@ def loss_terms(self:GLASS, batch:dict, # a collated batch
 def losses(self:GLASS, batch:dict, # a collated batch
            generator:torch.Generator=None, # noise of slots and diffusion
           ) -> dict: # loss (to optimise), and detached scalars diff, sem, inst, match_iou, matched, unmatched
-    "The GLASS objective `diff + lambda_sem * sem + lambda_inst * inst` and its parts."
+    "The GLASS objective `lambda_diff * diff + lambda_sem * sem + lambda_inst * inst` and its parts."
     t, c = self.loss_terms(batch, generator), self.config
-    loss = t['diff']
-    if t['sem'] is not None: loss = loss + c.lambda_sem * t['sem']
-    if t['inst'] is not None: loss = loss + c.lambda_inst * t['inst']
+    w = dict(diff=c.lambda_diff, sem=c.lambda_sem, inst=c.lambda_inst)
+    loss = sum(w[k] * t[k] for k in w if t[k] is not None)
     zero = loss.new_zeros(())
     return dict(loss=loss, **{k: zero if t.get(k) is None else t[k].detach()
                               for k in ('diff', 'sem', 'inst', 'match_iou', 'matched', 'unmatched')})
@@ -419,19 +483,20 @@ def save_pretrained(self:GLASS, save_directory, # folder to write (created)
     self.slot_attention.save_pretrained(d/'slot_attention')
     self.feature_decoder.save_pretrained(d/'feature_decoder')
     if c.encoder == 'tiny': self.encoder.save_pretrained(d/'encoder')
-    if c.decoder == 'tiny' or c.train_unet != 'frozen': self.decoder.save_pretrained(d)
+    if c.decoder is None: pass
+    elif c.decoder == 'tiny' or c.train_unet != 'frozen': self.decoder.save_pretrained(d)
     else: self.decoder.save_extras(d)
     (d/CONFIG_NAME).write_text(json.dumps(c.to_dict(), indent=1))
-
 
 # %% ../nbs/06_model.ipynb #00000054
 def read_config(path) -> GlassConfig:
     "Read the `GlassConfig` of a saved model folder."
     f = Path(path)/CONFIG_NAME
-    if not f.is_file(): raise FileNotFoundError(f"{path}: no {CONFIG_NAME} (not a saved GLASS model)")
+    if not f.is_file(): raise MissingInputError(f"{path}: no {CONFIG_NAME} (not a saved GLASS model)")
     try: d = json.loads(f.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"{f}: not valid JSON ({e})") from e
-    return GlassConfig.from_dict(d)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise InputError(f"{f}: not valid JSON ({e})") from e
+    try: return GlassConfig.from_dict(d)
+    except InputError as e: raise InputError(f"{f}: {e}") from None
 
 def _load_encoder(d, c):
     if (d/'encoder').is_dir(): return DinoEncoder.from_pretrained(str(d/'encoder'))
@@ -439,6 +504,7 @@ def _load_encoder(d, c):
     return DinoEncoder.from_pretrained(c.encoder)
 
 def _load_decoder(d, c):
+    if c.decoder is None: return None
     if (d/'unet').is_dir(): return SlotDiffusionDecoder.from_pretrained(str(d), **_decoder_kwargs(c))
     if c.decoder == 'tiny': raise FileNotFoundError(f"{d}: the tiny decoder was not saved (no unet/ folder)")
     dec = SlotDiffusionDecoder.from_pretrained(c.decoder, prediction_type=c.prediction_type, **_decoder_kwargs(c))
@@ -458,3 +524,36 @@ def from_pretrained(cls:GLASS, path, # a folder written by `save_pretrained`
                  slot_attention=SlotAttention.from_pretrained(str(d/'slot_attention')),
                  feature_decoder=MLPFeatureDecoder.from_pretrained(str(d/'feature_decoder')))
     return cls(c, **parts).train()
+
+# %% ../nbs/06_model.ipynb #559d1e64
+TRAINING_FIELDS = ('stage', 'train_unet', 'train_slot_attention', 'lambda_diff', 'lambda_sem', 'lambda_inst', 'sem_loss', 'match_cost',
+                   'slot_drop_prob', 'unconditional', 'seed', 'encoder', 'decoder')
+
+def model_folder(path) -> Path:
+    "The saved model of `path`: a run folder's `model/`, or `path` itself when it holds `glass_config.json`."
+    p = Path(path)
+    if (p/'model'/CONFIG_NAME).is_file(): return p/'model'
+    if (p/CONFIG_NAME).is_file(): return p
+    if not p.is_dir(): raise MissingInputError(f"init_from={path}: no such folder")
+    hint = f"; its run has not finished: `glass train {p} --resume True` finishes it" if any(p.glob('ckpt-*')) else ''
+    raise MissingInputError(f"init_from={path}: neither {p/'model'/CONFIG_NAME} (a finished run) nor {p/CONFIG_NAME} (a saved model){hint}")
+
+def check_start(path, # a finished run folder (its `model/`) or a saved model folder
+                config:GlassConfig, # the new run's model
+               ) -> Path: # the saved model's folder
+    "Raise an `InputError` unless `config` keeps the architecture of the model saved at `path`."
+    d = model_folder(path)
+    saved = read_config(d)
+    diff = [k for k in saved.to_dict() if k not in TRAINING_FIELDS and getattr(saved, k) != getattr(config, k)]
+    if (saved.decoder is None) != (config.decoder is None): diff.insert(0, 'decoder')
+    if diff:
+        more = f" (and {', '.join(diff[1:])})" if len(diff) > 1 else ''
+        raise InputError(f"model.{diff[0]} is {getattr(config, diff[0])!r} but {d} was trained with {getattr(saved, diff[0])!r}{more}: "
+                         "a run started from a saved model keeps its architecture")
+    return d
+
+def start_from(path, # a finished run folder (its `model/`) or a saved model folder
+               config:GlassConfig, # the new run's model: the saved architecture, new training fields (e.g. stage 2)
+              ) -> GLASS:
+    "The model `config` describes, with the weights saved at `path` (stage 2 from stage 1)."
+    return GLASS.from_pretrained(check_start(path, config), **{k: getattr(config, k) for k in TRAINING_FIELDS})
