@@ -262,7 +262,8 @@ def build_random(cls, # a diffusers `ModelMixin` or transformers `PreTrainedMode
             m = cls._from_config(cfg) if hasattr(cls, '_from_config') else cls.from_config(cfg)
     if hasattr(m, 'register_to_config'): m.register_to_config(_name_or_path=str(rw))
     else: m.name_or_path = str(rw)
-    return (m if dtype is None else m.to(get_dtype(dtype))).eval()
+    if dtype is not None and get_dtype(dtype) != m.dtype: m = m.to(get_dtype(dtype))
+    return m.eval()
 
 def load_model(cls, # the model class (diffusers, transformers, or a transformers `Auto` class)
                path_or_id, # a folder, a hub id, 'tinyworld:NAME' or 'random:NAME[@SEED]'

@@ -15,7 +15,7 @@ from fastcore.basics import store_attr, patch
 from fastcore.script import call_parse
 from diffusers.models.attention_processor import AttnProcessor2_0
 from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
-                        resolve_weights, architecture_names, get_dtype)
+                        resolve_weights, architecture_names, get_dtype, DTYPES)
 
 # %% auto #0
 __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
@@ -870,10 +870,10 @@ def check_model(model:str, # a folder, a hub id, 'tinyworld:NAME' or 'random:NAM
 def _random_pipeline(model:str, dtype):
     "A StableDiffusionPipeline of architecture `model` ('random:NAME') with random weights."
     import diffusers
-    from diffusers import StableDiffusionPipeline, UNet2DConditionModel, AutoencoderKL, SchedulerMixin
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel, AutoencoderKL, DDPMScheduler
     from transformers import AutoTokenizer, CLIPTextModel
     where = lambda part: part_source(model, part)[0]
-    sched = getattr(diffusers, SchedulerMixin.load_config(where('scheduler'))['_class_name']).from_pretrained(where('scheduler'))
+    sched = getattr(diffusers, DDPMScheduler.load_config(where('scheduler'))['_class_name']).from_pretrained(where('scheduler'))
     pipe = StableDiffusionPipeline(vae=build_random(AutoencoderKL, model, 'vae', dtype), unet=build_random(UNet2DConditionModel, model, 'unet', dtype),
                                    text_encoder=build_random(CLIPTextModel, model, 'text_encoder', dtype), scheduler=sched,
                                    tokenizer=AutoTokenizer.from_pretrained(where('tokenizer')), safety_checker=None,
@@ -963,7 +963,7 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
                  max_area:float=None, # a class labelling more than this fraction of an image becomes 255 (sd: 1)
                  device:str=None, # default: cuda (cuda:LOCAL_RANK under a launcher) when available, else cpu
                  dtype:str=None, # fp32, fp16 or bf16 (sd: fp16 on cuda, fp32 on cpu)
-                 progress:bool=True): # show progress
+                 progress:bool=True): # progress lines; --no-progress: none
     "Generate a guidance dataset: images and pseudo masks for the captions of CAPTIONS."
     t0, sh = time.time(), launch_shard(parse_shard(shard))
     cfg, gen, sched = _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
@@ -977,6 +977,7 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     if device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
     device = device or 'cpu'
     dtype = dtype or recipe_dtype(recipe, device)
+    if dtype not in DTYPES: raise InputError(f"unknown --dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     extra = dict(recipe=recipe, scheduler=sched or 'model', dtype=str(get_dtype(dtype)).replace('torch.', ''))
     _manifest(out_dir, guidance_settings(str(model), vocab, rows, cfg, seed, batch_size, extra, **gen), write=False)
     pipe = set_scheduler(load_pipeline(model, device, dtype=dtype), sched)
@@ -1063,7 +1064,7 @@ def caption_cmd(image_dir:str, # folder of images (searched recursively)
                 prompt:str=None, # text prompt the captions continue
                 max_new_tokens:int=30, # caption length limit in tokens
                 device:str=None, # default: cuda when available
-                progress:bool=True): # show progress
+                progress:bool=True): # progress lines; --no-progress: none
     "Caption every image under IMAGE_DIR with BLIP-2 into a JSONL file."
     rel = list_images(image_dir)
     if not rel: raise MissingInputError(f"no images ({', '.join(IMAGE_EXTS)}) under {image_dir}")
