@@ -15,7 +15,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, DDPMScheduler, DDIMSc
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from fastcore.basics import patch
-from .core import resolve_weights
+from .core import resolve_weights, random_weights, part_source, load_model, MissingInputError
 
 # %% ../nbs/04_diffusion_decoder.ipynb #00000005
 def tiny_unet(cross_attention_dim:int=32, # width of the slots the UNet reads
@@ -346,16 +346,18 @@ def load_extras(self:SlotDiffusionDecoder, weights:dict): # tensors read from sl
     return self
 
 # %% ../nbs/04_diffusion_decoder.ipynb #00000039
-def _load_part(cls, path, sub, **kw):
-    try: return cls.from_pretrained(path, subfolder=sub, **kw)
+def _load_part(cls, path, sub, dtype=None, **kw):
+    try: return load_model(cls, path, sub, dtype, **kw)
     except Exception as e: raise OSError(f"could not load the {sub}/ of {path!r} as {cls.__name__}: {e}") from e
 
 def _load_scheduler(path, **kw):
-    try: return DDPMScheduler.from_config(DDPMScheduler.load_config(path, subfolder='scheduler', **kw))
+    where, sub = part_source(path, 'scheduler')
+    try: return DDPMScheduler.from_config(DDPMScheduler.load_config(where, **sub, **kw))
     except Exception as e: raise OSError(f"could not load the scheduler/ of {path!r}: {e}") from e
 
 def _decoder_files(path, **kw):
-    "The decoder's config and null slots in `path`, or (None, None) for a plain pipeline folder."
+    "The decoder's config and null slots in `path`, or (None, None) for a plain pipeline folder or an architecture."
+    if random_weights(path) is not None: return None, None
     try: cfg = SlotDiffusionDecoder.load_config(path, subfolder=DECODER_FOLDER, **kw)
     except EnvironmentError: return None, None
     d = Path(path)/DECODER_FOLDER
@@ -366,7 +368,7 @@ def _decoder_files(path, **kw):
 
 # %% ../nbs/04_diffusion_decoder.ipynb #0000003a
 @patch(cls_method=True)
-def from_pretrained(cls:SlotDiffusionDecoder, path_or_id, # local folder or hub id of a StableDiffusionPipeline (or a saved decoder)
+def from_pretrained(cls:SlotDiffusionDecoder, path_or_id, # a StableDiffusionPipeline (or saved decoder) folder or hub id, or 'random:NAME' (e.g. random:sd21)
                     torch_dtype:torch.dtype=None, # dtype of the VAE and UNet
                     local_files_only:bool=None, # None: follow HF_HUB_OFFLINE
                     revision:str=None, # hub revision
@@ -375,9 +377,10 @@ def from_pretrained(cls:SlotDiffusionDecoder, path_or_id, # local folder or hub 
                    ):
     "Load the VAE, UNet and scheduler (and, if saved, the decoder's config and null slots)."
     hub = {k: v for k, v in dict(local_files_only=local_files_only, revision=revision).items() if v is not None}
-    path_or_id = resolve_weights(path_or_id)
-    parts = dict(vae=_load_part(AutoencoderKL, path_or_id, 'vae', torch_dtype=torch_dtype, **hub),
-                 unet=_load_part(UNet2DConditionModel, path_or_id, 'unet', torch_dtype=torch_dtype, **hub),
+    if random_weights(path_or_id) is not None: hub = {}  # an architecture: nothing to download
+    else: path_or_id = resolve_weights(path_or_id)
+    parts = dict(vae=_load_part(AutoencoderKL, path_or_id, 'vae', torch_dtype, **hub),
+                 unet=_load_part(UNet2DConditionModel, path_or_id, 'unet', torch_dtype, **hub),
                  scheduler=_load_scheduler(path_or_id, **hub))
     if prediction_type is not None: parts['scheduler'].register_to_config(prediction_type=prediction_type)
     cfg, weights = _decoder_files(path_or_id, **hub)
@@ -391,6 +394,7 @@ def from_pretrained(cls:SlotDiffusionDecoder, path_or_id, # local folder or hub 
 def _text_parts(path, **hub):
     "The tokenizer and text encoder of a pipeline folder (for the empty prompt)."
     from transformers import AutoTokenizer, CLIPTextModel
-    try: return (AutoTokenizer.from_pretrained(path, subfolder='tokenizer', **hub),
-                 CLIPTextModel.from_pretrained(path, subfolder='text_encoder', dtype=torch.float32, **hub))  # encoded once, in full precision
+    where, sub = part_source(path, 'tokenizer')
+    try: return (AutoTokenizer.from_pretrained(where, **sub, **hub),
+                 load_model(CLIPTextModel, path, 'text_encoder', torch.float32, **hub))  # encoded once, in full precision
     except Exception as e: raise OSError(f"unconditional='empty_prompt' needs tokenizer/ and text_encoder/ in {path!r}: {e}") from e

@@ -135,16 +135,18 @@ def _stored_fields(path, subfolder=None):
 
 @patch(cls_method=True)
 def from_pretrained(cls:DinoEncoder,
-                    path_or_id:str, # local folder or hub id of a DINOv2 model
+                    path_or_id:str, # local folder or hub id of a DINOv2 model, or 'random:NAME' (e.g. random:dinov2-base)
                     mean:tuple=None, std:tuple=None, layernorm:bool=None, # override the stored settings
-                    **kwargs): # passed to transformers' `from_pretrained` (`dtype`, `subfolder`, ...)
-    "Load a frozen DINOv2 encoder from a folder or hub id."
+                    subfolder:str=None, # the model's subfolder
+                    dtype=None, # e.g. torch.bfloat16; default the stored one
+                    **kwargs): # passed to transformers' `from_pretrained` (`local_files_only`, `revision`, ...)
+    "Load a frozen DINOv2 encoder from a folder or hub id, or build an architecture with random weights."
     from transformers import AutoModel
-    from glass.core import resolve_weights
-    path_or_id = resolve_weights(path_or_id)
-    model = AutoModel.from_pretrained(path_or_id, **kwargs)
+    from glass.core import load_model, part_source
+    model = load_model(AutoModel, path_or_id, subfolder, dtype, **kwargs)
     given = dict(mean=mean, std=std, layernorm=layernorm)
-    fields = {**_stored_fields(path_or_id, kwargs.get('subfolder')), **{k: v for k, v in given.items() if v is not None}}
+    where, sub = part_source(path_or_id, subfolder)
+    fields = {**_stored_fields(where, sub.get('subfolder')), **{k: v for k, v in given.items() if v is not None}}
     return cls(model, **fields)
 
 # %% ../nbs/03_encoder.ipynb #00000022

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_caption_masks.ipynb #00000002
 from __future__ import annotations
-import json, re, time
+import json, os, re, time
 import numpy as np
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, replace
@@ -14,18 +14,21 @@ from torch import Tensor
 from fastcore.basics import store_attr, patch
 from fastcore.script import call_parse
 from diffusers.models.attention_processor import AttnProcessor2_0
+from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
+                        resolve_weights, architecture_names, get_dtype, DTYPES)
 
 # %% auto #0
 __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
-           'TINY_CLASSES', 'PHRASE_STOPS', 'MASK_RECIPES', 'IMAGE_EXTS', 'plural', 'Vocab', 'make_vocab',
-           'tiny_classes', 'coco_vocab', 'voc_vocab', 'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions',
-           'tiny_clip_tokenizer', 'word_level_tokenizer', 'PromptPlan', 'phrase_span', 'plan_prompt', 'CaptureConfig',
-           'attention_layers', 'resolve_config', 'select_layers', 'tiny_sd_pipeline', 'AttentionStore',
-           'head_mean_probs', 'StoringAttnProcessor', 'capture_attention', 'upsample', 'group_maps', 'refine', 'minmax',
-           'label_map', 'soft_masks', 'pseudo_mask', 'Generation', 'column_groups', 'generate_with_masks',
-           'masks_from_images', 'mask_recipe', 'write_jsonl', 'read_captions', 'parse_shard', 'shard_batches',
-           'sample_files', 'write_guidance', 'GuidanceDataset', 'load_pipeline', 'guidance_cmd', 'load_captioner',
-           'caption_images', 'list_images', 'caption_cmd']
+           'TINY_CLASSES', 'PHRASE_STOPS', 'NEGATIVE_PROMPT', 'MASK_RECIPES', 'SCHEDULERS', 'IMAGE_EXTS', 'plural',
+           'Vocab', 'make_vocab', 'tiny_classes', 'coco_vocab', 'voc_vocab', 'tiny_vocab', 'get_vocab',
+           'find_class_words', 'token_positions', 'tiny_clip_tokenizer', 'word_level_tokenizer', 'PromptPlan',
+           'phrase_span', 'plan_prompt', 'CaptureConfig', 'attention_layers', 'resolve_config', 'select_layers',
+           'tiny_sd_pipeline', 'AttentionStore', 'head_mean_probs', 'StoringAttnProcessor', 'capture_attention',
+           'upsample', 'group_maps', 'refine', 'minmax', 'label_map', 'soft_masks', 'pseudo_mask', 'Generation',
+           'column_groups', 'generate_with_masks', 'masks_from_images', 'mask_recipe', 'recipe_dtype', 'write_jsonl',
+           'read_captions', 'parse_shard', 'shard_batches', 'sample_files', 'guidance_settings', 'write_guidance',
+           'GuidanceDataset', 'check_model', 'load_pipeline', 'set_scheduler', 'launch_shard', 'guidance_cmd',
+           'byte_level_standin', 'load_captioner', 'caption_images', 'list_images', 'caption_cmd']
 
 # %% ../nbs/05_caption_masks.ipynb #00000005
 COCO_CLASSES = ['background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck',
@@ -605,15 +608,25 @@ def generate_with_masks(pipe, # a diffusers StableDiffusionPipeline
     if seeds is not None: generator = [torch.Generator(pipe.device).manual_seed(int(s)) for s in seeds]
     with capture_attention(pipe.unet, capture_cfg, latent) as store, torch.no_grad():
         emb = _class_emb(pipe, plans) if store.cfg.class_prompt else None
-        store.reset(len(plans), [p.tokens for p in plans], [p.class_tokens for p in plans], emb, num_inference_steps)
+        store.reset(len(plans), [p.tokens for p in plans], [p.class_tokens for p in plans], emb, _n_calls(pipe, num_inference_steps))
         images = pipe([p.prompt for p in plans], height=size[0], width=size[1], num_inference_steps=num_inference_steps,
-                      guidance_scale=guidance_scale, negative_prompt=negative_prompt, generator=generator, output_type='pt',
+                      guidance_scale=guidance_scale, negative_prompt=_per_prompt(negative_prompt, plans), generator=generator, output_type='pt',
                       callback_on_step_end=store.on_step_end, **kwargs).images
         masks = [_mask(store, i, p, size, tau, fg, uncertain, max_area) for i, p in enumerate(plans)]
     run = dict(model=getattr(pipe, 'name_or_path', None), num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-               negative_prompt=negative_prompt, height=size[0], width=size[1], capture=asdict(store.cfg))
+               negative_prompt=negative_prompt, height=size[0], width=size[1], scheduler=type(pipe.scheduler).__name__,
+               unet_calls=store.step, capture=asdict(store.cfg))
     recs = [dict(asdict(p), seed=None if seeds is None else int(seeds[i]), **run, mask=masks[i][1]) for i, p in enumerate(plans)]
     return Generation(images.float().cpu(), torch.stack([m[0].cpu() for m in masks]), recs)
+
+def _per_prompt(negative_prompt, plans):
+    "A negative prompt given as one string, repeated for every prompt (diffusers wants a list with a list of prompts)."
+    return [negative_prompt] * len(plans) if isinstance(negative_prompt, str) else negative_prompt
+
+def _n_calls(pipe, steps:int)->int:
+    "How many times the pipeline calls the UNet for `steps` denoising steps (PNDM: one more than the steps)."
+    pipe.scheduler.set_timesteps(steps, device=pipe.device)
+    return len(pipe.scheduler.timesteps)
 
 def _mask(store, i, plan, size, tau, fg, uncertain, max_area=1.0):
     groups = column_groups(plan.class_tokens if store.class_emb is not None else plan.tokens)
@@ -681,7 +694,7 @@ def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
         lat = vae.encode(images.to(dev, vae.dtype) * 2 - 1).latent_dist.mean * vae.config.scaling_factor
         noise = _noise(lat, generator)
         a = pipe.scheduler.alphas_cumprod[ts[0]].to(dev, lat.dtype)
-        emb = pipe.encode_prompt([p.prompt for p in plans], dev, 1, cfg_on, negative_prompt)
+        emb = pipe.encode_prompt([p.prompt for p in plans], dev, 1, cfg_on, _per_prompt(negative_prompt, plans))
         emb = torch.cat([emb[1], emb[0]]) if cfg_on else emb[0]
         cemb = _class_emb(pipe, plans) if store.cfg.class_prompt else None
         store.reset(len(plans), [p.tokens for p in plans], [p.class_tokens for p in plans], cemb, len(ts))
@@ -693,16 +706,29 @@ def masks_from_images(pipe, # a diffusers StableDiffusionPipeline
     return Generation(images.float().cpu(), torch.stack([m[0].cpu() for m in masks]), recs)
 
 # %% ../nbs/05_caption_masks.ipynb #0000005b
+NEGATIVE_PROMPT = 'low quality, blurry, deformed, distorted, cropped, watermark, text' # the `sd` recipe's negative prompt (our choice)
+
 MASK_RECIPES = {
-    'sd': dict(self_res=None, class_prompt=True, phrase=False, tau=4, max_area=1.0),     # Stable Diffusion's: the defaults
-    'standin': dict(self_res=16, class_prompt=False, phrase=True, tau=1, max_area=0.5),  # the tiny-world stand-in's
+    'sd': dict(self_res=None, class_prompt=True, phrase=False, tau=4, max_area=1.0, blocks=('down', 'up'), fg=0.6, uncertain=0.5,
+               steps=100, scheduler='pndm', guidance_scale=7.5, negative_prompt=NEGATIVE_PROMPT, size=512, dtype='fp16 on cuda'),
+    'standin': dict(self_res=16, class_prompt=False, phrase=True, tau=1, max_area=0.5, blocks=('down', 'mid', 'up'), fg=0.6, uncertain=0.5,
+                    steps=50, scheduler=None, guidance_scale=7.5, negative_prompt=None, size=None, dtype='fp32'),
 }
+
+def _recipe(name):
+    if name not in MASK_RECIPES: raise InputError(f"unknown mask recipe {name!r}; choose one of {', '.join(MASK_RECIPES)}")
+    return MASK_RECIPES[name]
 
 def mask_recipe(name:str): # a key of `MASK_RECIPES`
     "The `CaptureConfig` and the pseudo-mask keyword arguments (`generate_with_masks`, `masks_from_images`) of a named recipe."
-    if name not in MASK_RECIPES: raise ValueError(f"unknown mask recipe {name!r}; choose one of {', '.join(MASK_RECIPES)}")
-    r = MASK_RECIPES[name]
-    return CaptureConfig(self_res=r['self_res'], class_prompt=r['class_prompt']), dict(phrase=r['phrase'], tau=r['tau'], max_area=r['max_area'])
+    r = _recipe(name)
+    return (CaptureConfig(self_res=r['self_res'], class_prompt=r['class_prompt'], blocks=r['blocks']),
+            dict(phrase=r['phrase'], tau=r['tau'], max_area=r['max_area']))
+
+def recipe_dtype(name:str, device:str)->str:
+    "The precision recipe `name` generates in on `device`."
+    d = _recipe(name)['dtype']
+    return ('fp16' if str(device).startswith('cuda') else 'fp32') if d == 'fp16 on cuda' else d
 
 # %% ../nbs/05_caption_masks.ipynb #0000005e
 def write_jsonl(path:str, rows:list):
@@ -714,19 +740,23 @@ def write_jsonl(path:str, rows:list):
 
 def read_captions(path:str)->list:
     "Rows of a captions JSONL file; each needs a string 'caption' (optional 'class_words': a list of words)."
+    if not Path(path).is_file(): raise MissingInputError(f"captions file {path} not found (one JSON object a line, e.g. written by `glass caption`)")
     rows = []
     for n, line in enumerate(Path(path).read_text().splitlines(), 1):
         if not line.strip(): continue
         try: r = json.loads(line)
-        except json.JSONDecodeError as e: raise ValueError(f"{path}:{n}: not a JSON line ({e.msg})") from None
-        if not isinstance(r, dict) or not isinstance(r.get('caption'), str): raise ValueError(f"{path}:{n}: a row needs a string 'caption'")
+        except json.JSONDecodeError as e: raise InputError(f"{path}:{n}: not a JSON line ({e.msg})") from None
+        if not isinstance(r, dict) or not isinstance(r.get('caption'), str): raise InputError(f"{path}:{n}: a row needs a string 'caption'")
+        cw = r.get('class_words')
+        if cw is not None and not (isinstance(cw, list) and all(isinstance(w, str) for w in cw)):
+            raise InputError(f"{path}:{n}: 'class_words' must be a list of strings")
         rows.append(r)
     return rows
 
 def parse_shard(s:str)->tuple:
     "'i/n' -> (i, n)."
     m = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', str(s))
-    if not m or not int(m[1]) < int(m[2]): raise ValueError(f"shard must be 'i/n' with 0 <= i < n, got {s!r}")
+    if not m or not int(m[1]) < int(m[2]): raise InputError(f"--shard must be 'i/n' with 0 <= i < n (shards count from 0), got {s!r}")
     return int(m[1]), int(m[2])
 
 def shard_batches(n:int, # number of samples
@@ -739,9 +769,9 @@ def sample_files(i:int)->dict:
     "Relative paths of sample `i`'s files."
     return {k: f'{k}s/{i:07d}.{ext}' for k, ext in (('image', 'png'), ('mask', 'png'), ('record', 'json'))}
 
-def _atomic(path:Path, data:bytes):
+def _atomic(path:Path, data:bytes, tag:str=''):
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
+    tmp = path.with_name(f'.{path.name}{tag}.tmp')
     tmp.write_bytes(data)
     tmp.replace(path)
 
@@ -750,14 +780,21 @@ def _png(arr)->bytes:
     from PIL import Image
     buf = io.BytesIO(); Image.fromarray(arr).save(buf, format='PNG'); return buf.getvalue()
 
-def _manifest(out:Path, settings:dict):
-    "Write the run's settings, or check them against an existing manifest."
-    p, new = out / 'manifest.json', json.loads(json.dumps(settings))
+def _manifest(out:Path, settings:dict, write:bool=True):
+    "Check the run's settings against an existing manifest; write them if there is none (and `write`)."
+    p, new = Path(out) / 'manifest.json', json.loads(json.dumps(settings))
     if p.exists():
         old = json.loads(p.read_text())
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if diff: raise ValueError(f"{p} holds a run with other settings ({', '.join(diff)}); use another out_dir")
-    else: _atomic(p, json.dumps(new, indent=1).encode())
+        if diff: raise InputError(f"{p} holds a run with other settings ({', '.join(diff)}); use another out_dir or the same settings")
+    elif write: _atomic(p, json.dumps(new, indent=1).encode(), tag=f'.{os.getpid()}')  # processes of one launch may write it at once
+
+def guidance_settings(model:str, vocab, rows:list, capture_cfg:CaptureConfig=None, seed:int=0, batch_size:int=4, extra:dict=None, **gen_kw)->dict:
+    "The settings `manifest.json` holds: what decides the bytes of every sample."
+    v = get_vocab(vocab) if isinstance(vocab, str) else vocab
+    rows_hash = __import__('hashlib').sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+    return dict(model=model, vocab=vocab if isinstance(vocab, str) else 'custom', classes=v.classes, seed=seed, batch_size=batch_size,
+                n=len(rows), captions_sha256=rows_hash, capture=asdict(capture_cfg or CaptureConfig()), **(extra or {}), **gen_kw)
 
 # %% ../nbs/05_caption_masks.ipynb #00000062
 def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
@@ -778,19 +815,22 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
                    seed:int=0, # sample i uses seed + i
                    batch_size:int=4,
                    shard:tuple=(0, 1), # (i, n): this process's share of the batches
-                   progress:bool=True,
+                   progress:bool=True, # show a progress bar (`glass.core.progress`)
+                   model_name:str=None, # the model named in the manifest; default the pipeline's `name_or_path`
+                   extra:dict=None, # more settings for the manifest (scheduler, dtype, recipe)
                    **gen_kw)->int: # arguments of `generate_with_masks` (steps, guidance, thresholds, ...)
     "Write images, pseudo masks and records of `rows` to `out_dir`, skipping finished batches; return the number written."
-    from tqdm.auto import tqdm
     out, v = Path(out_dir), get_vocab(vocab) if isinstance(vocab, str) else vocab
-    rows_hash = __import__('hashlib').sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
-    _manifest(out, dict(model=getattr(pipe, 'name_or_path', None), vocab=vocab if isinstance(vocab, str) else 'custom', classes=v.classes, seed=seed,
-                        batch_size=batch_size, n=len(rows), captions_sha256=rows_hash,
-                        capture=asdict(capture_cfg or CaptureConfig()), **gen_kw))
-    todo = [b for b in shard_batches(len(rows), batch_size, shard)
-            if not all((out / sample_files(i)['record']).exists() for i in b)]
-    for b in tqdm(todo, desc=f'guidance {shard[0]}/{shard[1]}', disable=not progress):
+    model_name = model_name or getattr(pipe, 'name_or_path', None)
+    _manifest(out, guidance_settings(model_name, vocab, rows, capture_cfg, seed, batch_size, extra, **gen_kw))
+    batches = shard_batches(len(rows), batch_size, shard)
+    todo = [b for b in batches if not all((out / sample_files(i)['record']).exists() for i in b)]
+    bar = progress_bar(total=sum(map(len, batches)), initial=sum(map(len, batches)) - sum(map(len, todo)),
+                       desc=f'guidance {shard[0]}/{shard[1]}', unit='img', disable=not progress)
+    for b in todo:
         _write_batch(pipe, [rows[i] for i in b], b, out, v, capture_cfg, seed, gen_kw)
+        bar.update(len(b))
+    bar.close()
     return sum(len(b) for b in todo)
 
 # %% ../nbs/05_caption_masks.ipynb #00000066
@@ -817,72 +857,162 @@ class GuidanceDataset(torch.utils.data.Dataset):
         return self.transform(s) if self.transform else s
 
 # %% ../nbs/05_caption_masks.ipynb #0000006a
-def load_pipeline(model:str, # diffusers StableDiffusionPipeline folder or hub id
+def check_model(model:str, # a folder, a hub id, 'tinyworld:NAME' or 'random:NAME'
+                what:str='model'): # what the model is, for the message
+    "Raise `MissingInputError` unless `model` names an architecture, an existing folder, or could be a hub id."
+    if random_weights(model) is not None: return model
+    try: p = str(resolve_weights(model))
+    except FileNotFoundError as e: raise MissingInputError(str(e)) from None
+    if Path(p).exists() or (re.fullmatch(r'[\w.-]+/[\w.-]+', p) and not p.startswith('.')): return model
+    raise MissingInputError(f"{what} {model!r}: no such folder, and not a hub id; give a local folder, a hub id "
+                            f"(e.g. stabilityai/stable-diffusion-2-1) or random:NAME ({', '.join(architecture_names())})")
+
+def _random_pipeline(model:str, dtype):
+    "A StableDiffusionPipeline of architecture `model` ('random:NAME') with random weights."
+    import diffusers
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel, AutoencoderKL, DDPMScheduler
+    from transformers import AutoTokenizer, CLIPTextModel
+    where = lambda part: part_source(model, part)[0]
+    sched = getattr(diffusers, DDPMScheduler.load_config(where('scheduler'))['_class_name']).from_pretrained(where('scheduler'))
+    pipe = StableDiffusionPipeline(vae=build_random(AutoencoderKL, model, 'vae', dtype), unet=build_random(UNet2DConditionModel, model, 'unet', dtype),
+                                   text_encoder=build_random(CLIPTextModel, model, 'text_encoder', dtype), scheduler=sched,
+                                   tokenizer=AutoTokenizer.from_pretrained(where('tokenizer')), safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
+    pipe.register_to_config(_name_or_path=str(random_weights(model)))
+    return pipe
+
+def load_pipeline(model:str, # StableDiffusionPipeline folder or hub id, 'tinyworld:NAME' or 'random:NAME' (e.g. random:sd21)
                   device:str=None, # default: cuda when available
-                  fp16:bool=False): # half precision (on cuda)
+                  fp16:bool=False, # half precision (on cuda)
+                  dtype=None): # 'fp32', 'fp16', 'bf16' (or a torch dtype); overrides `fp16`
     "Load a text-to-image pipeline for guidance generation."
     from diffusers import StableDiffusionPipeline
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    from glass.core import resolve_weights
-    pipe = StableDiffusionPipeline.from_pretrained(resolve_weights(model), safety_checker=None, requires_safety_checker=False,
-                                                   dtype=torch.float16 if fp16 else torch.float32).to(device)
+    dtype = get_dtype(dtype) if dtype is not None else torch.float16 if fp16 else torch.float32
+    if random_weights(model) is not None: pipe = _random_pipeline(model, dtype)
+    else:
+        check_model(model)
+        try: pipe = StableDiffusionPipeline.from_pretrained(resolve_weights(model), safety_checker=None, requires_safety_checker=False, dtype=dtype)
+        except OSError as e: raise MissingInputError(f"cannot load the pipeline {model!r}: {str(e).splitlines()[0]}") from e
+    pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+SCHEDULERS = dict(pndm='PNDMScheduler', ddim='DDIMScheduler', dpm='DPMSolverMultistepScheduler')
+
+def set_scheduler(pipe, name:str=None): # 'pndm', 'ddim', 'dpm'; None: the pipeline's own
+    "Swap the pipeline's sampler for `name`, built from the pipeline's scheduler config (betas, prediction type)."
+    import diffusers
+    if name is None: return pipe
+    if name not in SCHEDULERS: raise InputError(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)} or 'model'")
+    kw = dict(skip_prk_steps=True) if name == 'pndm' else {}  # PNDM as Stable Diffusion runs it: linear multistep (PLMS) steps only
+    pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config, **kw)
+    return pipe
+
+def launch_shard(shard:tuple, # (i, n): the command's shard
+                 env:dict=None)->tuple: # default `os.environ`
+    "This process's shard under a launcher: part RANK of WORLD_SIZE of the command's `shard`."
+    env = os.environ if env is None else env
+    r, w = int(env.get('RANK', 0)), int(env.get('WORLD_SIZE', 1))
+    return shard[0] + shard[1] * r, shard[1] * w
 
 def _ints(s): return None if s is None else tuple(int(x) for x in str(s).split(','))
 
 # %% ../nbs/05_caption_masks.ipynb #0000006b
+def _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
+                   no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area):
+    "The capture config, the `generate_with_masks` arguments and the scheduler from a recipe and the flags given."
+    r = _recipe(recipe)
+    pick = lambda v, k: r[k] if v is None else v
+    try: window = tuple(float(x) for x in step_window.split(','))
+    except ValueError: raise InputError(f"--step_window must be 'start,end' fractions, got {step_window!r}") from None
+    cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=pick(self_res, 'self_res'), blocks=r['blocks'],
+                        class_prompt=r['class_prompt'] and not no_class_prompt, step_window=window)
+    size = pick(size, 'size') or None
+    gen = dict(num_inference_steps=pick(steps, 'steps'), guidance_scale=pick(guidance_scale, 'guidance_scale'),
+               negative_prompt=pick(negative_prompt, 'negative_prompt') or None, height=size, width=size, append=not no_append,
+               phrase=r['phrase'] or phrase, tau=pick(tau, 'tau'), fg=pick(fg, 'fg'), uncertain=pick(uncertain, 'uncertain'),
+               max_area=pick(max_area, 'max_area'))
+    sched = pick(scheduler, 'scheduler')
+    return cfg, gen, (None if sched == 'model' else sched)
+
 @call_parse
 def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "class_words": [...]}
                  out_dir:str, # output folder (resumable)
-                 model:str='stabilityai/stable-diffusion-2-1-base', # diffusers pipeline folder or hub id
+                 model:str='stabilityai/stable-diffusion-2-1', # pipeline folder or hub id, tinyworld:NAME, or random:NAME (e.g. random:sd21)
                  vocab:str='coco', # class vocabulary: coco, voc or tinyworld
                  seed:int=0, # sample i uses seed + i
                  batch_size:int=4, # prompts per pipeline call
-                 shard:str='0/1', # 'i/n': this process's share of the batches
+                 shard:str='0/1', # 'i/n': this command's share of the batches (split again between the processes of a launcher)
                  limit:int=None, # use only the first `limit` captions
-                 steps:int=50, # denoising steps
-                 guidance_scale:float=7.5, # classifier-free guidance scale
-                 negative_prompt:str=None, # negative prompt
-                 size:int=None, # image side; default the model's
+                 recipe:str='sd', # named recipe (sd, standin: glass.guidance.MASK_RECIPES) giving every value below not set here
+                 steps:int=None, # denoising steps (sd: 100)
+                 scheduler:str=None, # sampler: pndm, ddim, dpm, or model (the pipeline's own) (sd: pndm)
+                 guidance_scale:float=None, # classifier-free guidance scale (sd: 7.5)
+                 negative_prompt:str=None, # negative prompt (sd: glass.guidance.NEGATIVE_PROMPT; '' for none)
+                 size:int=None, # image side (sd: 512); 0: the model's own
                  cross_res:str=None, # cross-attention map sides, e.g. '16' or '16,32'; default latent/4
-                 self_res:int=None, # self-attention map side; default latent/2; 0: no refinement
-                 step_window:str='0,1', # fractions [start, end) of the steps whose maps are averaged
+                 self_res:int=None, # self-attention map side; default the recipe's (sd: latent/2); 0: no refinement
+                 step_window:str='0,1', # fractions [start, end) of the UNet calls whose maps are averaged
                  no_append:bool=False, # do not append the class names to the prompt
                  no_class_prompt:bool=False, # masks from the prompt's tokens instead of the class prompt
                  phrase:bool=False, # with --no_class_prompt: mask columns of each mention's noun phrase, not only its class word
-                 tau:int=4, # power of the self-attention
-                 fg:float=0.6, # foreground threshold
-                 uncertain:float=0.5, # lower end of the uncertain band (label 255)
-                 max_area:float=1.0, # a class labelling more than this fraction of an image becomes 255
-                 recipe:str=None, # a named pseudo-mask recipe (sd, standin): replaces self_res, no_class_prompt, phrase, tau, max_area
-                 device:str=None, # default: cuda when available
-                 fp16:bool=False): # half precision
+                 tau:int=None, # power of the self-attention (sd: 4)
+                 fg:float=None, # foreground threshold (sd: 0.6)
+                 uncertain:float=None, # lower end of the uncertain band, label 255 (sd: 0.5)
+                 max_area:float=None, # a class labelling more than this fraction of an image becomes 255 (sd: 1)
+                 device:str=None, # default: cuda (cuda:LOCAL_RANK under a launcher) when available, else cpu
+                 dtype:str=None, # fp32, fp16 or bf16 (sd: fp16 on cuda, fp32 on cpu)
+                 progress:bool=True): # progress lines; --no-progress: none
     "Generate a guidance dataset: images and pseudo masks for the captions of CAPTIONS."
-    if recipe is not None:
-        try: rc, kw = mask_recipe(recipe)
-        except ValueError as e: raise SystemExit(f'glass guidance: {e}')
-        self_res, no_class_prompt, phrase, tau, max_area = rc.self_res, not rc.class_prompt, kw['phrase'], kw['tau'], kw['max_area']
+    t0, sh = time.time(), launch_shard(parse_shard(shard))
+    cfg, gen, sched = _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
+                                     no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area)
+    if sched is not None and sched not in SCHEDULERS: raise InputError(f"unknown --scheduler {sched!r}; choose one of {', '.join(SCHEDULERS)} or model")
+    try: get_vocab(vocab)
+    except KeyError as e: raise InputError(e.args[0]) from None
     rows = read_captions(captions)[:limit]
-    cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=self_res, class_prompt=not no_class_prompt,
-                        step_window=tuple(float(x) for x in step_window.split(',')))
-    t0, pipe = time.time(), load_pipeline(model, device, fp16)
-    n = write_guidance(pipe, rows, out_dir, vocab, cfg, seed, batch_size, parse_shard(shard), num_inference_steps=steps,
-                       guidance_scale=guidance_scale, negative_prompt=negative_prompt, height=size, width=size,
-                       append=not no_append, phrase=phrase, tau=tau, fg=fg, uncertain=uncertain, max_area=max_area)
-    print(f"wrote {n} samples in {time.time() - t0:.1f}s -> {out_dir}")
+    if not rows: raise InputError(f"{captions} holds no captions")
+    check_model(model)
+    if device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
+    device = device or 'cpu'
+    dtype = dtype or recipe_dtype(recipe, device)
+    if dtype not in DTYPES: raise InputError(f"unknown --dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    extra = dict(recipe=recipe, scheduler=sched or 'model', dtype=str(get_dtype(dtype)).replace('torch.', ''))
+    _manifest(out_dir, guidance_settings(str(model), vocab, rows, cfg, seed, batch_size, extra, **gen), write=False)
+    pipe = set_scheduler(load_pipeline(model, device, dtype=dtype), sched)
+    n = write_guidance(pipe, rows, out_dir, vocab, cfg, seed, batch_size, sh, progress, str(model), extra, **gen)
+    print(f"wrote {n} samples (shard {sh[0]}/{sh[1]}) in {time.time() - t0:.1f}s -> {out_dir}")
     return n
 
 # %% ../nbs/05_caption_masks.ipynb #00000070
-def load_captioner(path:str, # local folder or hub id of a BLIP-2 checkpoint
+def byte_level_standin(size:int, # vocabulary size (specials and bytes first, then filler tokens)
+                       specials:list=('<s>', '<pad>', '</s>', '<unk>')): # ids 0.. (OPT's order)
+    "A byte-level GPT-2 tokenizer without merges whose ids 0..size-1 all decode (fillers are pairs of byte symbols)."
+    from transformers import GPT2Tokenizer
+    from tokenizers.pre_tokenizers import ByteLevel
+    syms = sorted(ByteLevel.alphabet())
+    toks = list(specials) + syms + [a + b for a in syms for b in syms]
+    vocab = {t: i for i, t in enumerate(toks[:size])}
+    return GPT2Tokenizer(vocab=vocab, merges=[], bos_token=specials[0], pad_token=specials[1], eos_token=specials[2], unk_token=specials[3])
+
+def load_captioner(path:str, # BLIP-2 folder or hub id, or 'random:NAME' (random:blip2-opt-2.7b, random:blip2-mini)
                    device:str=None, # default: cuda when available
                    dtype=None): # default: float16 on cuda, float32 on cpu
     "Load a BLIP-2 model and its processor."
-    from transformers import Blip2ForConditionalGeneration, Blip2Processor
+    from transformers import Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessor
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     dtype = dtype or (torch.float16 if str(device).startswith('cuda') else torch.float32)
-    model = Blip2ForConditionalGeneration.from_pretrained(path, dtype=dtype).to(device).eval()
-    return model, Blip2Processor.from_pretrained(path)
+    rw = random_weights(path)
+    if rw is not None:
+        model = build_random(Blip2ForConditionalGeneration, path, dtype=dtype)
+        t = rw.info['tokenizer']
+        proc = Blip2Processor(image_processor=BlipImageProcessor.from_pretrained(part_source(path)[0]),
+                              tokenizer=byte_level_standin(t['size'], t['specials']), num_query_tokens=model.config.num_query_tokens)
+        return model.to(device).eval(), proc
+    check_model(path, 'captioning model')
+    try: return (Blip2ForConditionalGeneration.from_pretrained(path, dtype=dtype).to(device).eval(), Blip2Processor.from_pretrained(path))
+    except OSError as e: raise MissingInputError(f"cannot load the captioning model {path!r}: {str(e).splitlines()[0]}") from e
 
 def _pil(x):
     from PIL import Image
@@ -904,12 +1034,17 @@ def caption_images(model, # BLIP-2 folder / hub id, or a loaded `Blip2ForConditi
                    prompt:str=None, # text prompt the caption continues, e.g. 'a photo of'
                    processor=None, # the `Blip2Processor` (required with a loaded model)
                    max_new_tokens:int=30,
-                   device:str=None): # where to load a model given by path
+                   device:str=None, # where to load a model given by path
+                   progress:bool=False): # show a progress bar (`glass.core.progress`)
     "Caption `images` with BLIP-2, `batch_size` at a time."
     if isinstance(model, (str, Path)): model, processor = load_captioner(model, device)
     elif processor is None: raise ValueError("caption_images: a loaded model needs its `processor`")
-    return [c for i in range(0, len(images), batch_size)
-            for c in _caption_batch(model, processor, [_pil(x) for x in images[i:i + batch_size]], prompt, max_new_tokens)]
+    out, bar = [], progress_bar(total=len(images), desc='caption', unit='img', disable=not progress)
+    for i in range(0, len(images), batch_size):
+        out += _caption_batch(model, processor, [_pil(x) for x in images[i:i + batch_size]], prompt, max_new_tokens)
+        bar.update(len(images[i:i + batch_size]))
+    bar.close()
+    return out
 
 # %% ../nbs/05_caption_masks.ipynb #00000077
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -917,23 +1052,27 @@ IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 def list_images(root:str)->list:
     "Sorted relative paths of the images under `root`."
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
+    if not root.is_dir(): raise MissingInputError(f"image folder {root} does not exist")
     return sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS)
 
 # %% ../nbs/05_caption_masks.ipynb #00000078
 @call_parse
 def caption_cmd(image_dir:str, # folder of images (searched recursively)
                 out:str='captions.jsonl', # output JSONL file
-                model:str='Salesforce/blip2-opt-2.7b', # BLIP-2 folder or hub id
+                model:str='Salesforce/blip2-opt-2.7b', # BLIP-2 folder or hub id, or random:NAME (random:blip2-opt-2.7b, random:blip2-mini)
                 batch_size:int=8, # images per batch
                 prompt:str=None, # text prompt the captions continue
                 max_new_tokens:int=30, # caption length limit in tokens
-                device:str=None): # default: cuda when available
+                device:str=None, # default: cuda when available
+                progress:bool=True): # progress lines; --no-progress: none
     "Caption every image under IMAGE_DIR with BLIP-2 into a JSONL file."
     rel = list_images(image_dir)
-    if not rel: raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTS)}) under {image_dir}")
+    if not rel: raise MissingInputError(f"no images ({', '.join(IMAGE_EXTS)}) under {image_dir}")
+    if Path(out).is_dir(): raise InputError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / 'captions.jsonl'}")
+    check_model(model, 'captioning model')
     t0 = time.time()
-    caps = caption_images(model, [Path(image_dir) / r for r in rel], batch_size, prompt, max_new_tokens=max_new_tokens, device=device)
+    caps = caption_images(model, [Path(image_dir) / r for r in rel], batch_size, prompt, max_new_tokens=max_new_tokens, device=device,
+                          progress=progress)
     write_jsonl(out, [dict(image=r, caption=c) for r, c in zip(rel, caps)])
     print(f"captioned {len(rel)} images in {time.time() - t0:.1f}s -> {out}")
     return out
