@@ -35,8 +35,9 @@ def main(out='bench/results/eval_dinov2_pos.json', n=4):
     before = DinoEncoder(enc.model, pos_embed='transformers')
     sa = SlotAttention().eval()  # the released COCO config
     x, res = images(n), {}
+    init_pos = enc.model.embeddings.position_embeddings.data[:, 1:].clone()
     for name, pos in pos_variants().items():
-        if pos is not None: enc.model.embeddings.position_embeddings.data[:, 1:] = pos
+        enc.model.embeddings.position_embeddings.data[:, 1:] = init_pos if pos is None else pos
         t0 = time.time()
         a, b = before(x), enc(x)  # (n, 768, 32, 32)
         init = sa.init_slots(n, generator=torch.Generator().manual_seed(1))
