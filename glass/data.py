@@ -49,7 +49,7 @@ def _size2(size, default): # int (square), (h, w), or None (use `default`)
 
 class ResizeCrop:
     "Resize the short side to `crop` and centre-crop a square; resize images and masks to their sizes."
-    MASKS = ('instance', 'semantic', 'ignore')
+    MASKS = ('instance', 'semantic', 'ignore', 'semantic_ignore')
     def __init__(self,
                  crop:int=None, # short side after resizing, and the side of the centre square; None: the full image
                  image_size=None, # `image` size (int or (h, w)); None: the crop size
@@ -484,7 +484,7 @@ class ImageFolder(torch.utils.data.Dataset):
         s = dict(image=to_tensor(load_image(self.root/self.files[i])), caption='', captions=[], image_id=self.files[i])
         return self.transform(s) if self.transform else s
 
-# %% ../nbs/01_data.ipynb #0f237e98
+# %% ../nbs/01_data.ipynb #8c88e07b
 def verify_image(path): # an image file
     "Check that `path` is a whole, readable image without fully decoding it; return its (width, height)."
     path = Path(path)
@@ -511,7 +511,7 @@ def _probe(problems, f, *args):
     try: return f(*args)
     except (InputError, FileNotFoundError, ValueError) as e: problems.add(e)
 
-# %% ../nbs/01_data.ipynb #eff658ce
+# %% ../nbs/01_data.ipynb #605b7323
 @patch
 def check(self:CocoSegmentation, progress:bool=True): # show a progress bar (plain lines in logs)
     "Check every image and annotation before any work; raise one `InputError` listing the problems, else return a summary."

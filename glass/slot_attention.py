@@ -95,7 +95,8 @@ def init_slots(self:SlotAttention, b:int, # batch size
                generator:torch.Generator=None, # source of the Gaussian noise
               ) -> Tensor: # (b, K, slot_size)
     "Draw the initial slots: `mu + exp(log_sigma) * noise`, or the learned slots."
-    n, mu = num_slots or self.config.num_slots, self.slot_mu
+    n, mu = self.config.num_slots if num_slots is None else num_slots, self.slot_mu
+    if not isinstance(n, int) or n < 1: raise ValueError(f"num_slots={n!r}: slot attention needs at least one slot")
     if self.config.learnable_slot_init:
         if n != self.config.num_slots: raise ValueError(f"num_slots={n}: a model with learnable_slot_init has exactly {self.config.num_slots} learned slots")
         return mu.expand(b, -1, -1)
