@@ -26,7 +26,7 @@ from .metrics import confusion, semantic_iou
 from .evaluate import get_protocol, slot_ids, _loader, _json_safe, _describe, colour_ids, write_atomic
 from .core import InputError, MissingInputError
 
-# %% ../nbs/09a_tasks.ipynb #49655456
+# %% ../nbs/09a_tasks.ipynb #ae5bbb69
 RELEASED_UNET = 'unet2dconditionmodel'
 
 class MissingPart(nn.Module):
@@ -50,7 +50,7 @@ def checkpoint_layout(path) -> str: # a checkpoint folder
     raise MissingInputError(f"{p} is not a checkpoint: it has no {CONFIG_NAME} (a glass checkpoint) and no {OFFICIAL_SUBFOLDER}/ "
                             f"(a released GLASS checkpoint)")
 
-# %% ../nbs/09a_tasks.ipynb #c3c96296
+# %% ../nbs/09a_tasks.ipynb #824dcc08
 def _released_decoder(path:Path, sd, out_size:int, resolution:int=256):
     "SD 2.1's VAE, scheduler and empty prompt with the checkpoint's UNet (stage 2) or SD's own (stage 1)."
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -103,11 +103,12 @@ def load_released(path, # a released GLASS checkpoint folder (holding multiheads
 def load_model(ckpt, # a checkpoint folder (ours or released), or a model (returned as is)
                device:str=None, # device to move the model to; None: leave it
                encoder:str=None, # released checkpoints: the DINOv2 folder or hub id
-               sd:str=None): # released checkpoints: the Stable Diffusion 2.1 folder (where a decoder is needed)
+               sd:str=None, # released checkpoints: the Stable Diffusion 2.1 folder (where a decoder is needed)
+               decoder_resolution:int=256): # released checkpoints: side of the decoded images
     "A trained GLASS in evaluation mode, from our layout or the released one."
     from glass.model import GLASS
     if isinstance(ckpt, nn.Module): m = ckpt
-    elif checkpoint_layout(ckpt) == 'released': m = load_released(ckpt, encoder, sd)
+    elif checkpoint_layout(ckpt) == 'released': m = load_released(ckpt, encoder, sd, decoder_resolution)
     else:
         try: m = GLASS.from_pretrained(ckpt)
         except FileNotFoundError as e: raise MissingInputError(f"{ckpt}: {e}") from e
@@ -115,7 +116,7 @@ def load_model(ckpt, # a checkpoint folder (ours or released), or a model (retur
     m = m.eval()
     return m if device is None else m.to(device)
 
-# %% ../nbs/09a_tasks.ipynb #f485a75e
+# %% ../nbs/09a_tasks.ipynb #646c89f2
 def save_released(model, # a GLASS (its slot attention, and decoder UNet if `unet`)
                   folder, # the checkpoint folder to write
                   unet:bool=False): # also write the decoder's UNet (a stage-2 checkpoint)
