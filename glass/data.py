@@ -218,6 +218,12 @@ def _stack(key, vals):
     return torch.stack(vals)
 
 # %% ../nbs/01_data.ipynb #00000019
+def _load_rgb(path):
+    "`load_image`, with a missing or broken file as an input error."
+    try: return load_image(path)
+    except FileNotFoundError as e: raise MissingInputError(str(e)) from e
+    except ValueError as e: raise InputError(str(e)) from e
+
 def _read_json(path, required=(), what='file'): # a JSON file; keys it must have
     "Load the JSON at `path`; raise an error naming the file if it is missing, malformed or incomplete."
     path = Path(path)
@@ -391,7 +397,7 @@ def __getitem__(self:CocoSegmentation, i:int): # index into the dataset
     image_id = self.ids[i]
     info = self.coco.imgs[image_id]
     path = self.root/info['file_name']
-    img = load_image(path)
+    img = _load_rgb(path)
     if img.size != (info['width'], info['height']):
         raise InputError(f"{path}: image is {img.size[0]}x{img.size[1]} but {self.ann_file} says {info['width']}x{info['height']}")
     caps = list(self.captions.get(image_id, []))
@@ -405,13 +411,13 @@ VOC_CLASSES = ['background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', '
 def load_index_png(path): # a palette ('P') or grayscale ('L') PNG
     "Load the indices of a label PNG as an int64 array, naming the file if it is missing or not an index image."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'mask file not found: {path}')
+    if not path.is_file(): raise MissingInputError(f'mask file not found: {path}')
     try:
         with Image.open(path) as im:
             im.load()
             if im.mode not in ('P', 'L'): raise ValueError(f"expected a palette ('P') or 'L' PNG, got mode {im.mode}")
             return np.asarray(im).astype(np.int64)
-    except (OSError, SyntaxError, ValueError) as e: raise ValueError(f'cannot read mask {path}: {e}') from e
+    except (OSError, SyntaxError, ValueError) as e: raise InputError(f'cannot read mask {path}: {e}') from e
 
 # %% ../nbs/01_data.ipynb #0000002c
 VOC_RULES = dict(void=('ignore', 'background'))
@@ -450,7 +456,7 @@ class VocSegmentation(torch.utils.data.Dataset):
         "The sample of the `i`-th image of the split."
         id_ = self.ids[i]
         path, cpath, opath = self.files(id_)
-        img = load_image(path)
+        img = _load_rgb(path)
         sem, inst = load_index_png(cpath), load_index_png(opath)
         for p, m in ((cpath, sem), (opath, inst)):
             if m.shape != (img.size[1], img.size[0]):
@@ -481,10 +487,10 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def __getitem__(self, i:int): # index into the dataset
         "The sample of the `i`-th image."
-        s = dict(image=to_tensor(load_image(self.root/self.files[i])), caption='', captions=[], image_id=self.files[i])
+        s = dict(image=to_tensor(_load_rgb(self.root/self.files[i])), caption='', captions=[], image_id=self.files[i])
         return self.transform(s) if self.transform else s
 
-# %% ../nbs/01_data.ipynb #8c88e07b
+# %% ../nbs/01_data.ipynb #b9b37277
 def verify_image(path): # an image file
     "Check that `path` is a whole, readable image without fully decoding it; return its (width, height)."
     path = Path(path)
@@ -511,7 +517,7 @@ def _probe(problems, f, *args):
     try: return f(*args)
     except (InputError, FileNotFoundError, ValueError) as e: problems.add(e)
 
-# %% ../nbs/01_data.ipynb #605b7323
+# %% ../nbs/01_data.ipynb #1e57394d
 @patch
 def check(self:CocoSegmentation, progress:bool=True): # show a progress bar (plain lines in logs)
     "Check every image and annotation before any work; raise one `InputError` listing the problems, else return a summary."
