@@ -227,19 +227,19 @@ def _load_rgb(path):
 def _read_json(path, required=(), what='file'): # a JSON file; keys it must have
     "Load the JSON at `path`; raise an error naming the file if it is missing, malformed or incomplete."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'{what} not found: {path}')
+    if not path.is_file(): raise MissingInputError(f'{what} not found: {path}')
     try: d = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f'malformed JSON in {path}: {e}') from e
-    if not isinstance(d, dict): raise ValueError(f'{path}: expected a JSON object, got {type(d).__name__}')
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise InputError(f'malformed JSON in {path}: {e}') from e
+    if not isinstance(d, dict): raise InputError(f'{path}: expected a JSON object, got {type(d).__name__}')
     missing = [k for k in required if k not in d]
-    if missing: raise ValueError(f"{path}: missing key(s) {', '.join(map(repr, missing))}")
+    if missing: raise InputError(f"{path}: missing key(s) {', '.join(map(repr, missing))}")
     return d
 
 def _check_records(path, recs, field, keys): # records of `field` in `path`; keys each must have
     "Raise an error naming `path` and `field` if a record lacks one of `keys`."
     for i, r in enumerate(recs):
         if not isinstance(r, dict) or any(k not in r for k in keys):
-            raise ValueError(f"{path}: {field}[{i}] must be an object with keys {', '.join(keys)}; got {r!r:.200}")
+            raise InputError(f"{path}: {field}[{i}] must be an object with keys {', '.join(keys)}; got {r!r:.200}")
 
 # %% ../nbs/01_data.ipynb #0000001a
 def _check_coco(path, d:dict): # the path and content of a COCO instances JSON
@@ -247,13 +247,13 @@ def _check_coco(path, d:dict): # the path and content of a COCO instances JSON
     _check_records(path, d['images'], 'images', ('id', 'file_name', 'height', 'width'))
     _check_records(path, d['categories'], 'categories', ('id', 'name'))
     _check_records(path, d['annotations'], 'annotations', ('id', 'image_id', 'category_id', 'segmentation'))
-    if not d['images']: raise ValueError(f"{path}: 'images' is empty")
+    if not d['images']: raise InputError(f"{path}: 'images' is empty")
     ids, cats = [im['id'] for im in d['images']], {c['id'] for c in d['categories']}
-    if len(set(ids)) != len(ids): raise ValueError(f'{path}: duplicate image ids in \'images\'')
+    if len(set(ids)) != len(ids): raise InputError(f'{path}: duplicate image ids in \'images\'')
     ids = set(ids)
     for a in d['annotations']:
-        if a['image_id'] not in ids: raise ValueError(f"{path}: annotation {a['id']} points at missing image id {a['image_id']}")
-        if a['category_id'] not in cats: raise ValueError(f"{path}: annotation {a['id']} has unknown category_id {a['category_id']}")
+        if a['image_id'] not in ids: raise InputError(f"{path}: annotation {a['id']} points at missing image id {a['image_id']}")
+        if a['category_id'] not in cats: raise InputError(f"{path}: annotation {a['id']} has unknown category_id {a['category_id']}")
 
 # %% ../nbs/01_data.ipynb #0000001b
 def _coco_api(d:dict): # the content of a COCO instances JSON
@@ -269,7 +269,7 @@ def _read_captions(path, image_ids): # a COCO captions JSON; the ids of the inst
     _check_records(path, d['annotations'], 'annotations', ('image_id', 'caption'))
     caps = {}
     for a in d['annotations']:
-        if a['image_id'] not in image_ids: raise ValueError(f"{path}: caption {a.get('id', '?')} points at missing image id {a['image_id']}")
+        if a['image_id'] not in image_ids: raise InputError(f"{path}: caption {a.get('id', '?')} points at missing image id {a['image_id']}")
         caps.setdefault(a['image_id'], []).append(a['caption'])
     return caps
 
@@ -478,10 +478,10 @@ class ImageFolder(torch.utils.data.Dataset):
                  root, # folder to search recursively
                  transform=None): # callable applied to each sample, e.g. `ResizeCrop`
         self.root, self.transform = Path(root), transform
-        if not self.root.is_dir(): raise FileNotFoundError(f'image folder not found: {self.root}')
+        if not self.root.is_dir(): raise MissingInputError(f'image folder not found: {self.root}')
         rel = (p.relative_to(self.root) for p in self.root.rglob('*') if p.suffix.lower() in IMAGE_EXTS)
         self.files = sorted(r.as_posix() for r in rel if not any(q.startswith('.') for q in r.parts) and (self.root/r).is_file())
-        if not self.files: raise ValueError(f"no images ({', '.join(IMAGE_EXTS)}) found in {self.root}")
+        if not self.files: raise InputError(f"no images ({', '.join(IMAGE_EXTS)}) found in {self.root}")
 
     def __len__(self): return len(self.files)
 

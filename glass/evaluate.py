@@ -443,7 +443,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              vocab:str=None, # semseg: class vocabulary coco, voc or tinyworld (default: from --preset / --format)
              noise_level:float=0.5, # semseg: noise level of the real image's latents for the attention pass
              mask_recipe:str=None, # semseg: pseudo-mask recipe sd or standin (default: standin for the shipped stand-in, else sd)
-             preset:str='glass-coco', # protocol preset (see the table above): glass-coco, glass-coco-nobg, glass-voc, glass-voc-nobg, dinosaur, dinosaur-voc, glass-coco-ignore, tinyworld
+             preset:str='glass-coco', # protocol preset: glass-coco (the released evaluation), glass-coco-nobg, glass-voc, glass-voc-nobg, dinosaur, dinosaur-voc, glass-coco-ignore, tinyworld
              resolution:int=None, # override: side of the scored masks
              crop:int=None, # override: crop side of the 'box' geometry (0: no crop)
              image_size:int=None, # override: model input side (default for a checkpoint: its own)
