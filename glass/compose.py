@@ -11,6 +11,7 @@ import numpy as np, torch
 from torch import Tensor
 from fastcore.script import call_parse, Param
 from .evaluate import slot_ids, colour_ids
+from .core import InputError, MissingInputError
 
 # %% ../nbs/10_compose.ipynb #00000006
 def _check_index(slots:Tensor, i:int, name:str='i'):
@@ -46,8 +47,8 @@ OPS = ('remove', 'add', 'swap')
 
 def edit(op:str, a:Tensor, b:Tensor=None, i:int=0, j:int=0): # slots of image A and (add, swap) image B
     "Apply `op` to slot sets: returns the edited A (and, for swap, the edited B)."
-    if op not in OPS: raise ValueError(f"op={op!r}; choose one of {OPS}")
-    if op != 'remove' and b is None: raise ValueError(f"op={op!r} needs a second image")
+    if op not in OPS: raise InputError(f"op={op!r}; choose one of {OPS}")
+    if op != 'remove' and b is None: raise InputError(f"op={op!r} needs a second image")
     if op == 'remove': return (remove_slot(a, i),)
     if op == 'add': return (add_slot(a, b, j),)
     return swap_slots(a, b, i, j)
@@ -59,6 +60,7 @@ def compose(model, # a GLASS
             op:str='remove', i:int=0, j:int=0, # the edit: slot `i` of A, slot `j` of B
             num_inference_steps:int=25, guidance_scale:float=1., scheduler:str='dpm', seed:int=0):
     "Decode the slots of one or two images before and after an edit: dict of images, masks, originals, edited."
+    if num_inference_steps < 1: raise InputError(f"num_inference_steps={num_inference_steps}: at least 1 (0 would decode the initial noise)")
     g = torch.Generator().manual_seed(seed)
     x = torch.stack([image_a] + ([] if image_b is None else [image_b]))
     dev = next(model.parameters()).device
@@ -68,7 +70,7 @@ def compose(model, # a GLASS
     dec = model.decoder
     z = torch.randn((1, dec.unet.config.in_channels, dec.latent_size, dec.latent_size), generator=g).to(dev)
     sample = lambda sl: dec.sample(sl, num_inference_steps, guidance_scale, scheduler, latents=z).cpu()[0]
-    return dict(images=x, masks=out.masks.cpu(), originals=[sample(s[k:k + 1]) for k in range(len(x))],
+    return dict(images=x, masks=out.head_mean_masks.cpu(), originals=[sample(s[k:k + 1]) for k in range(len(x))],
                 edited=[sample(e) for e in edited], op=op, i=i, j=j)
 
 # %% ../nbs/10_compose.ipynb #00000010
@@ -103,7 +105,7 @@ def compose_figure(r:dict, # what `compose` returns
 def _load(path, size):
     from glass.core import load_image, to_tensor
     from glass.data import ResizeCrop
-    if not Path(path).is_file(): raise FileNotFoundError(f"image not found: {path}")
+    if not Path(path).is_file(): raise MissingInputError(f"image not found: {path}")
     return ResizeCrop(image_size=size)(dict(image=to_tensor(load_image(path))))['image']
 
 def write_compose(r:dict, out_dir): # what `compose` returns; a folder (created)
@@ -117,22 +119,34 @@ def write_compose(r:dict, out_dir): # what `compose` returns; a folder (created)
     return out
 
 @call_parse
-def compose_cmd(ckpt:str, # a trained GLASS checkpoint folder
+def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 img_a:str, # the image to edit
                 img_b:Param('the second image (add, swap)', str, opt=False, nargs='?')=None,
                 op:str='remove', # remove, add or swap
                 i:int=0, # slot of image A (remove, swap)
                 j:int=0, # slot of image B (add, swap)
                 out:str='compose', # output folder
-                steps:int=25, # sampler steps
+                steps:int=25, # sampler steps (at least 1)
                 guidance_scale:float=1., # classifier-free guidance scale
                 scheduler:str='dpm', # dpm or ddim
-                seed:int=0): # seed of slots and noise
+                seed:int=0, # seed of slots and noise
+                encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
+                sd:str=None, # released checkpoints: the Stable Diffusion 2.1 folder (required to decode them)
+                resolution:int=256): # released checkpoints: side of the decoded images (the released sampler's 256)
     "Edit the slots of one or two images (remove, add, swap) and decode."
-    from glass.tasks import load_model
-    try:
-        model = load_model(ckpt)
-        s = model.config.image_size
-        r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed)
-    except (FileNotFoundError, ValueError, IndexError) as e: raise SystemExit(f'glass compose: {e}')
+    from glass.tasks import load_model, checkpoint_layout
+    if steps < 1: raise InputError(f"--steps {steps}: at least 1 sampler step (0 would write the undenoised noise)")
+    if resolution < 8 or resolution % 8: raise InputError(f"--resolution {resolution}: a positive multiple of 8")
+    if op not in OPS: raise InputError(f"--op {op!r}; choose one of {', '.join(OPS)}")
+    if scheduler not in ('dpm', 'ddim'): raise InputError(f"--scheduler {scheduler!r}; choose dpm or ddim")
+    if Path(out).exists() and not Path(out).is_dir(): raise InputError(f"--out {out} is a file; give a folder")
+    if checkpoint_layout(ckpt) == 'released' and sd is None:
+        raise InputError(f"{ckpt} is a released GLASS checkpoint, which holds no Stable Diffusion: pass --sd with the Stable Diffusion 2.1 folder")
+    from glass.data import verify_image
+    for f in (img_a, img_b):
+        if f is not None: verify_image(f)  # readable before the model loads
+    model = load_model(ckpt, encoder=encoder, sd=sd, decoder_resolution=resolution)
+    s = model.config.image_size
+    try: r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed)
+    except IndexError as e: raise InputError(str(e)) from e
     print(f'wrote {write_compose(r, out)}')

@@ -260,19 +260,22 @@ def semantic_miou(conf:Tensor): # (n, n) confusion matrix
 
 # %% ../nbs/08_metrics.ipynb #00000031
 class DiscoveryMetrics:
-    "Accumulate FG-ARI, ARI, mBO, Hungarian mIoU (instance and class) and CorLoc over batches."
+    "Accumulate FG-ARI, ARI, mBO, Hungarian mIoU (instance and class), object recovery and CorLoc over batches."
     def __init__(self,
-                 ignore_background:bool=True, # whether background is not a ground-truth object (mBO, mIoU, mask CorLoc)
+                 ignore_background:bool=True, # whether background is not a ground-truth object (mBO, mIoU, object recovery)
                  average:str='image', # 'image' or 'object' averaging for mBO and mIoU
                  ari_target:str='instance', # ARI over all pixels against 'instance' or 'semantic' ids
                  corloc_mode:str='box', # 'box' or 'mask'
-                 ignore_index:int=255): # true id excluded everywhere
+                 ignore_index:int=255, # true id excluded everywhere
+                 empty_ari:str='skip', # images with fewer than 2 (foreground) pixels: 'skip' them or count ARI 'one' (1.0)
+                 corloc_background:bool=None): # 'mask' CorLoc: background is a ground-truth mask (None: not `ignore_background`)
         _check_choice('average', average, ('image', 'object'))
         _check_choice('ari_target', ari_target, ('instance', 'semantic'))
         _check_choice('corloc_mode', corloc_mode, ('box', 'mask'))
+        _check_choice('empty_ari', empty_ari, ('skip', 'one'))
         store_attr()
         self.per_image = {k: [] for k in ('fg_ari', 'ari', 'corloc')}
-        self.per_object = {k: [] for k in ('mbo_i', 'mbo_c', 'miou_i', 'miou_c')}
+        self.per_object = {k: [] for k in ('mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery')}
 
 # %% ../nbs/08_metrics.ipynb #00000033
 def _objects(x:Tensor): return [row[~row.isnan()] for row in x]
@@ -288,20 +291,25 @@ def update(self:DiscoveryMetrics,
            pred:Tensor, # (b, H, W) int predicted slot ids
            instance:Tensor, # (b, H, W) int true instance ids
            semantic:Tensor=None, # (b, H, W) int true class ids (None: class metrics are skipped)
-           ignore:Tensor=None): # (b, H, W) bool pixels to exclude
+           ignore:Tensor=None, # (b, H, W) bool pixels to exclude
+           semantic_ignore:Tensor=None): # (b, H, W) bool pixels to exclude from the class metrics (None: `ignore`)
     "Add a batch."
     _check_maps(pred, instance, ignore)
-    if semantic is not None: _check_maps(pred, semantic)
+    if semantic is not None: _check_maps(pred, semantic, semantic_ignore)
     valid = valid_pixels(instance, ignore, self.ignore_index)
-    if semantic is not None: valid &= semantic != self.ignore_index
+    if semantic is not None and semantic_ignore is None: valid &= semantic != self.ignore_index
     if self.corloc_mode == 'box': ci, *boxes = _counts_and_boxes(pred, instance, valid)
     else: ci, boxes = _bins_of(pred, instance, valid), None
+    bg_corloc = not self.ignore_background if self.corloc_background is None else self.corloc_background
     self.per_image['fg_ari'].append(ari_from_counts(ci[:, 1:]))
-    self.per_image['corloc'].append(corloc_from_counts(ci, boxes, self.corloc_mode, self.ignore_background))
-    self.per_object['mbo_i'] += _objects(best_overlap_from_counts(ci, self.ignore_background))
+    self.per_image['corloc'].append(corloc_from_counts(ci, boxes, self.corloc_mode, not bg_corloc))
+    best = best_overlap_from_counts(ci, self.ignore_background)
+    self.per_object['mbo_i'] += _objects(best)
+    self.per_object['object_recovery'] += _objects(torch.where(best.isnan(), best, (best > 0.5).double()))
     self.per_object['miou_i'] += _objects(hungarian_from_counts(ci, self.ignore_background))
     if semantic is None: return self.per_image['ari'].append(ari_from_counts(ci))
-    cs = _bins_of(pred, semantic, valid, n_pred=ci.shape[2])
+    valid_c = valid if semantic_ignore is None else valid_pixels(semantic, semantic_ignore, self.ignore_index)
+    cs = _bins_of(pred, semantic, valid_c, n_pred=ci.shape[2])
     self.per_image['ari'].append(ari_from_counts(ci if self.ari_target == 'instance' else cs))
     self.per_object['mbo_c'] += _objects(best_overlap_from_counts(cs, self.ignore_background))
     self.per_object['miou_c'] += _objects(hungarian_from_counts(cs, self.ignore_background))
@@ -314,9 +322,17 @@ def _reduce_objects(objs, average):
     return torch.stack(means).mean().item() if means else math.nan
 
 @patch
+def _image_scores(self:DiscoveryMetrics):
+    "The per-image ARI tensors, with the empty-image rule applied."
+    img = {k: torch.cat(v) if v else torch.zeros(0, dtype=torch.float64) for k, v in self.per_image.items()}
+    if self.empty_ari == 'one':
+        for k in ('fg_ari', 'ari'): img[k] = img[k].nan_to_num(1.0)
+    return img
+
+@patch
 def compute(self:DiscoveryMetrics):
     "Scores, number of images, skipped and object counts, as a plain dict."
-    img = {k: torch.cat(v) if v else torch.zeros(0, dtype=torch.float64) for k, v in self.per_image.items()}
+    img = self._image_scores()
     out = {k: v.nanmean().item() if len(v) else math.nan for k, v in img.items()}
     out.update({k: _reduce_objects(v, self.average) for k, v in self.per_object.items()})
     out['n_images'] = len(img['fg_ari'])
@@ -324,3 +340,13 @@ def compute(self:DiscoveryMetrics):
     out['skipped'].update({k: sum(len(o) == 0 for o in v) for k, v in self.per_object.items()})
     out['n_objects'] = {k: sum(len(o) for o in v) for k, v in self.per_object.items()}
     return out
+
+@patch
+def image_rows(self:DiscoveryMetrics):
+    "One dict of scores per image (None where undefined)."
+    img, n = self._image_scores(), len(self.per_object['mbo_i'])
+    val = lambda x: None if math.isnan(x) else x
+    rows = [{k: val(v[j].item()) for k, v in img.items()} for j in range(n)]
+    for k, objs in self.per_object.items():
+        for j, o in enumerate(objs): rows[j][k] = o.mean().item() if len(o) else None
+    return rows

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['OFFICIAL_RENAMES', 'OFFICIAL_CLASS', 'OFFICIAL_SUBFOLDER', 'cartesian_grid', 'SlotAttentionOutput', 'SlotAttention',
            'official_to_ours', 'read_official_config', 'read_official_weights', 'convert_official_state_dict',
-           'load_official_slot_attention']
+           'load_official_slot_attention', 'to_official_state_dict', 'save_official_slot_attention']
 
 # %% ../nbs/02_slot_attention.ipynb #00000002
 import json, math
@@ -32,9 +32,10 @@ def cartesian_grid(h:int, w:int, # grid size
 class SlotAttentionOutput(BaseOutput):
     "What `SlotAttention` returns."
     slots: Tensor = None       # (b, K, out_size) slots after the output LayerNorm + Linear
-    masks: Tensor = None       # (b, K, h, w) attention of the last round, sums to 1 over slots
+    masks: Tensor = None       # (b, K, h, w) attention of the last round summed over heads: sums to 1 over slots
     attn_logits: Tensor = None # (b, num_heads, K, h, w) attention logits of the last round
     pre_slots: Tensor = None   # (b, K, slot_size) slots before the output LayerNorm + Linear
+    head_mean_masks: Tensor = None # (b, K, h, w) the same attention averaged over heads (the released evaluation's masks)
 
 # %% ../nbs/02_slot_attention.ipynb #0000000a
 def _mlp(i, h, o): return nn.Sequential(nn.Linear(i, h), nn.ReLU(), nn.Linear(h, o))
@@ -94,7 +95,8 @@ def init_slots(self:SlotAttention, b:int, # batch size
                generator:torch.Generator=None, # source of the Gaussian noise
               ) -> Tensor: # (b, K, slot_size)
     "Draw the initial slots: `mu + exp(log_sigma) * noise`, or the learned slots."
-    n, mu = num_slots or self.config.num_slots, self.slot_mu
+    n, mu = self.config.num_slots if num_slots is None else num_slots, self.slot_mu
+    if not isinstance(n, int) or n < 1: raise ValueError(f"num_slots={n!r}: slot attention needs at least one slot")
     if self.config.learnable_slot_init:
         if n != self.config.num_slots: raise ValueError(f"num_slots={n}: a model with learnable_slot_init has exactly {self.config.num_slots} learned slots")
         return mu.expand(b, -1, -1)
@@ -139,7 +141,7 @@ def forward(self:SlotAttention, x:Tensor, # (b, c, h, w) feature grid
         upd, attn, logits = self.attend(slots, k, v)
         slots = self.update(slots, upd)
     grid = lambda t: t.transpose(-1, -2).unflatten(-1, (h, w))
-    out = SlotAttentionOutput(self.out_proj(self.out_norm(slots)), grid(attn.sum(1)), grid(logits), slots)
+    out = SlotAttentionOutput(self.out_proj(self.out_norm(slots)), grid(attn.sum(1)), grid(logits), slots, grid(attn.mean(1)))
     return out if return_dict else out.to_tuple()
 
 def _check_slots(self, s, b):
@@ -221,3 +223,27 @@ def load_official_slot_attention(path:Path # official `multiheadstevesa` folder,
     sd, fname = read_official_weights(path)
     model.load_state_dict(convert_official_state_dict(sd, model, fname))
     return model.eval()
+
+# %% ../nbs/02_slot_attention.ipynb #5d3b7437
+def to_official_state_dict(model:SlotAttention # our model
+                          ) -> dict: # official names -> tensors, with the `pos.pe` grid buffer
+    "Our weights under the official parameter names."
+    inv = {q: p for p, q in OFFICIAL_RENAMES.items()}
+    sd = {}
+    for k, v in model.state_dict().items():
+        q = next(q for q in inv if k == q or k.startswith(q + '.'))
+        sd[inv[q] + k[len(q):]] = v.detach().cpu().contiguous()
+    R = model.config.input_resolution
+    return {**sd, 'pos.pe': cartesian_grid(R, R)[None].contiguous()}
+
+def save_official_slot_attention(model:SlotAttention, # our model
+                                 folder:Path): # a checkpoint folder; written into its `multiheadstevesa/`
+    "Write `model` as an official `MultiHeadSTEVESA` checkpoint (config.json + safetensors)."
+    from safetensors.torch import save_file
+    c = model.config
+    d = Path(folder)/OFFICIAL_SUBFOLDER; d.mkdir(parents=True, exist_ok=True)
+    cfg = {'_class_name': OFFICIAL_CLASS, '_diffusers_version': '0.21.4', **{k: c[k] for k in _REQUIRED},
+           'epsilon': c.epsilon, 'learnable_slot_init': c.learnable_slot_init, 'bi_level': False}
+    (d/'config.json').write_text(json.dumps(cfg, indent=2))
+    save_file(to_official_state_dict(model), str(d/'diffusion_pytorch_model.safetensors'))
+    return d
