@@ -197,6 +197,7 @@ def prep_notebook(nb):
                 c.metadata['glass_fold'] = 'show' if str(o['code-fold']) == 'show' else 'hide'
                 c.metadata['glass_summary'] = str(o.get('code-summary', 'Code'))
             if o.get('fig-cap'): c.metadata['glass_figcap'] = str(o['fig-cap'])
+            if o.get('fig-alt') or o.get('fig-cap'): c.metadata['alt'] = str(o.get('fig-alt') or o['fig-cap'])
             for out in c.get('outputs', []):
                 md = out.get('data', {}).get('text/markdown')
                 if md is not None: out['data']['text/markdown'] = prep_markdown(''.join(md) if isinstance(md, list) else md)
@@ -318,11 +319,42 @@ def toc_html(soup):
     lis = ''.join(f'<li class="toc-{h.name}"><a href="#{h["id"]}">{html.escape(h.get_text().rstrip("#").strip())}</a></li>' for h in hs)
     return f'<h2 id="toc-title">On this page</h2>\n<ul>{lis}</ul>'
 
+def inputs_digest(root=ROOT):
+    "A hash of everything the site is built from (to tell a current `_docs/` from a stale one)."
+    import hashlib
+    root = Path(root); h = hashlib.sha256()
+    files = [*(root/'nbs').rglob('*'), root/'settings.ini', root/'_quarto.yml', Path(__file__).resolve(), SITE_CSS,
+             *[p for p in root.glob('*/*.py') if p.parent.name not in ('tests', 'tools', 'bench') and p.name != '_modidx.py']]
+    for p in sorted(f for f in files if f.is_file() and f.name != 'nbdev.yml' and '.ipynb_checkpoints' not in f.parts):
+        h.update(str(p.relative_to(root) if root in p.parents else p.name).encode()); h.update(p.read_bytes())
+    return h.hexdigest()
+
+def current_build(root=ROOT, out=None):
+    "The summary of the site in `out` if it was built from the present inputs, else None."
+    from nbdev.config import get_config
+    get_config.cache_clear(); cfg = get_config(path=root)
+    f = Path(out or cfg.config_path/cfg.doc_path.name)/'_build.json'
+    try: s = json.loads(f.read_text())
+    except (OSError, ValueError): return None
+    return s if s.get('inputs') == inputs_digest(root) else None
+
+def notebook_outputs(root=ROOT):
+    "Images and bytes of the outputs stored in the notebooks of `nbs/`."
+    import base64
+    n_img = size = 0
+    for p in sorted(Path(root, 'nbs').glob('*.ipynb')):
+        for c in json.loads(p.read_text(encoding='utf-8'))['cells']:
+            for o in c.get('outputs', []):
+                size += len(json.dumps(o))
+                n_img += sum(1 for m in o.get('data', {}) if m.startswith('image/'))
+    return dict(images=n_img, bytes=size)
+
 def build(root=ROOT, out=None, n_workers=2, quiet=False):
     "Build the site into `out` (settings.ini's doc_path, `_docs`); return a summary dict."
     import yaml
     from nbdev.config import get_config
     t0 = time.time()
+    digest = inputs_digest(root)
     proc, errors = process_notebooks(root, n_workers)
     t1 = time.time()
     get_config.cache_clear(); cfg = get_config(path=root)
@@ -350,11 +382,14 @@ def build(root=ROOT, out=None, n_workers=2, quiet=False):
             sidebar=sidebar_html(sb, pages, titles, page), body=str(soup), toc=toc_html(soup)))
     (out/'.nojekyll').touch()
     summary = dict(pages=len(rendered), out=str(out), proc_s=round(t1 - t0, 1), render_s=round(time.time() - t1, 1),
-                   total_s=round(time.time() - t0, 1), errors=errors)
+                   total_s=round(time.time() - t0, 1), errors=errors, inputs=digest,
+                   notebook_outputs=notebook_outputs(root), site_bytes=sum(p.stat().st_size for p in out.rglob('*') if p.is_file()))
     (out/'_build.json').write_text(json.dumps(summary, indent=1))
     if not quiet:
         print(f'built {len(rendered)} pages into {out} in {summary["total_s"]} s '
-              f'(nbdev processing {summary["proc_s"]} s, rendering {summary["render_s"]} s)')
+              f'(nbdev processing {summary["proc_s"]} s, rendering {summary["render_s"]} s); site {summary["site_bytes"] / 1e6:.1f} MB; '
+              f'outputs stored in the notebooks: {summary["notebook_outputs"]["images"]} images, '
+              f'{summary["notebook_outputs"]["bytes"] / 1e6:.2f} MB')
         for e in errors:
             print(f"nbdev processing error: {e['notebook']} cell {e['cell']} ({e['first_line']!r}): {e['error']}")
         if errors: print('  (nbdev_docs stops on these; most are a cell mixing imports with other code: '
@@ -374,17 +409,18 @@ def main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(description='Build the documentation site without Quarto (nbdev processing, '
                                  'nbconvert rendering), then check its pages, links and images.')
+    ap.add_argument('--root', default=str(ROOT), help='the project (default: this repository)')
     ap.add_argument('--out', help="output folder (default: settings.ini's doc_path, _docs)")
     ap.add_argument('--n_workers', type=int, default=2, help='processes for nbdev\'s processing (default 2)')
     ap.add_argument('--keep_going', action='store_true', help="exit 0 even if nbdev's processing met errors")
     ap.add_argument('--no_check', action='store_true', help='skip the link and image checks')
     ap.add_argument('--browser', action='store_true', help='also check pages in headless Chromium (screenshots in <out>/_screenshots)')
     a = ap.parse_args(argv)
-    s = build(out=a.out, n_workers=a.n_workers)
+    s = build(root=Path(a.root).resolve(), out=a.out, n_workers=a.n_workers)
     rc = 0 if (a.keep_going or not s['errors']) else 1
     if not a.no_check:
         import check_site
-        rc = check_site.main([s['out']] + (['--browser'] if a.browser else [])) or rc
+        rc = check_site.main([s['out'], '--root', a.root] + (['--browser'] if a.browser else [])) or rc
     return rc
 
 if __name__ == '__main__':

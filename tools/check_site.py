@@ -28,7 +28,7 @@ def site_url(root=ROOT):
 def expected_pages(root=ROOT):
     "The page nbdev names after each notebook in `nbs/`: {notebook: page}."
     from nbdev.doclinks import _nbpath2html
-    nbs = sorted(p for p in (root/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+    nbs = sorted(p for p in (Path(root)/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
     return {p.name: _nbpath2html(p).name for p in nbs}
 
 def sidebar_notebooks(root=ROOT):
@@ -40,7 +40,7 @@ def sidebar_notebooks(root=ROOT):
             elif isinstance(e, dict):
                 if e.get('href'): yield e['href']
                 yield from walk(e.get('contents', []))
-    return list(walk(yaml.safe_load((root/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']))
+    return list(walk(yaml.safe_load((Path(root)/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']))
 
 def _parse(p):
     from bs4 import BeautifulSoup
@@ -220,11 +220,10 @@ _READ_PAGE = r"""(() => {
   const side = document.querySelector('#quarto-sidebar');
   const shown = n => { const el = document.getElementById(n); if (!el) return null;
     const h = /^H[1-6]$/.test(el.tagName) ? el : el.querySelector('h1,h2,h3,h4,h5,h6'); if (!h) return null;
-    let txt = '', e = h.nextElementSibling;
-    while (e && !/^H[1-6]$/.test(e.tagName)) { txt += e.innerText + '\n'; e = e.nextElementSibling; }
-    const r = h.getBoundingClientRect();
+    let txt = '', pre = null, e = h.nextElementSibling;
+    while (e && !/^H[1-6]$/.test(e.tagName)) { txt += e.innerText + '\n'; pre = pre || (e.matches('pre') ? e : e.querySelector('pre')); e = e.nextElementSibling; }
     return {heading: h.innerText.replace(/[#¶]\s*$/, '').trim(), body: txt, visible: vis(h),
-            mono: getComputedStyle(h.nextElementSibling ? (h.parentElement.querySelector('pre') || h) : h).fontFamily};
+            mono: pre ? getComputedStyle(pre).fontFamily : ''};
   };
   const imgs = [...main.querySelectorAll('img')].map(i => ({src: i.getAttribute('src'), alt: i.alt,
       w: i.naturalWidth, h: i.naturalHeight, shown_w: Math.round(i.getBoundingClientRect().width), complete: i.complete}));
@@ -292,13 +291,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description='Check a built documentation site: pages, internal links and anchors, '
                                  'images (and, with --browser, what a reader sees in headless Chromium).')
     ap.add_argument('docs', nargs='?', default='_docs', help='the site folder (default: _docs)')
+    ap.add_argument('--root', default=str(ROOT), help='the project whose notebooks the site shows (default: this repository)')
     ap.add_argument('--browser', action='store_true', help='also open pages in headless Chromium and save screenshots')
     a = ap.parse_args(argv)
-    r = check_site(a.docs); print(report(r)); rc = 1 if r['problems'] else 0
+    root = Path(a.root).resolve()
+    r = check_site(a.docs, root); print(report(r)); rc = 1 if r['problems'] else 0
     if a.browser:
         if not find_chromium(): print('browser check skipped: chromium not found (Debian: apt-get install chromium)')
         else:
-            out, probs = browser_check(a.docs)
+            out, probs = browser_check(a.docs, root)
             for page, res in out.items():
                 print(f"browser: {page}: title {res['title']!r}, {len(res['sidebar'])} sidebar links, "
                       f"{sum(1 for i in res['images'] if i['w'])} images loaded; screenshots: {', '.join(res['screenshots'])}")
