@@ -32,6 +32,17 @@ SITE_CSS = Path(__file__).resolve().parent/'site.css'
 
 # --- 1. nbdev's processing -------------------------------------------------------------------------
 
+def nbdev_config(root):
+    "nbdev's config of the project at `root` (nbdev looks for settings.ini from the working directory, and caches)."
+    from nbdev.config import get_config
+    cwd = os.getcwd(); os.chdir(root)
+    try:
+        get_config.cache_clear()
+        return get_config()
+    finally:
+        os.chdir(cwd); get_config.cache_clear()
+
+
 def _proc_worker(src, dst):
     "Process notebook `src` into `dst` with nbdev's `FilterDefaults`; return the errors met."
     os.environ['IN_TEST'] = '1'                        # as nbdev.serve_drv does
@@ -92,7 +103,7 @@ def process_notebooks(root=ROOT, n_workers=2):
                 except Exception as e:
                     errors.append(dict(notebook=s.name, cell=None, error=f'{type(e).__name__}: {e}', first_line=''))
         return proc, errors
-    finally: os.chdir(cwd)
+    finally: os.chdir(cwd); get_config.cache_clear()
 
 # --- 2. rendering -------------------------------------------------------------------------------------
 
@@ -227,7 +238,7 @@ def _exporter():
                         extra_loaders=[jinja2.DictLoader({'glass.html.j2': _TEMPLATE})],
                         exclude_input_prompt=True, exclude_output_prompt=True)
 
-def render_page(proc_nb, out_dir, site_url, pages):
+def render_page(proc_nb, out_dir, site_url, pages, exporter=None):
     "Render one processed notebook to `out_dir/<output-file>`; return (frontmatter, body soup, files)."
     import nbformat
     from bs4 import BeautifulSoup
@@ -235,7 +246,7 @@ def render_page(proc_nb, out_dir, site_url, pages):
     fm, nb = prep_notebook(nb)
     page = fm.get('output-file') or proc_nb.with_suffix('.html').name
     stem = Path(page).stem
-    body, res = _exporter().from_notebook_node(nb, resources={'output_files_dir': f'{stem}_files', 'unique_key': stem})
+    body, res = (exporter or _exporter()).from_notebook_node(nb, resources={'output_files_dir': f'{stem}_files', 'unique_key': stem})
     for name, data in res.get('outputs', {}).items():
         p = out_dir/name; p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(data)
     soup = BeautifulSoup(body, 'html.parser')
@@ -331,8 +342,7 @@ def inputs_digest(root=ROOT):
 
 def current_build(root=ROOT, out=None):
     "The summary of the site in `out` if it was built from the present inputs, else None."
-    from nbdev.config import get_config
-    get_config.cache_clear(); cfg = get_config(path=root)
+    cfg = nbdev_config(root)
     f = Path(out or cfg.config_path/cfg.doc_path.name)/'_build.json'
     try: s = json.loads(f.read_text())
     except (OSError, ValueError): return None
@@ -352,12 +362,11 @@ def notebook_outputs(root=ROOT):
 def build(root=ROOT, out=None, n_workers=2, quiet=False):
     "Build the site into `out` (settings.ini's doc_path, `_docs`); return a summary dict."
     import yaml
-    from nbdev.config import get_config
     t0 = time.time()
     digest = inputs_digest(root)
     proc, errors = process_notebooks(root, n_workers)
     t1 = time.time()
-    get_config.cache_clear(); cfg = get_config(path=root)
+    cfg = nbdev_config(root)
     out = Path(out) if out else cfg.config_path/cfg.doc_path.name
     site_url = f"{cfg.doc_host}{cfg.doc_baseurl}"
     shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
@@ -369,7 +378,8 @@ def build(root=ROOT, out=None, n_workers=2, quiet=False):
     with open(out/'site.css', 'a') as f: f.write('\n/* code highlighting (pygments) */\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight'))
     nbs = sorted(proc.glob('*.ipynb'))
     pages = {p.name: _page_name(p) for p in nbs}
-    rendered = [(p, *render_page(p, out, site_url, pages)) for p in nbs]
+    ex = _exporter()
+    rendered = [(p, *render_page(p, out, site_url, pages, ex)) for p in nbs]
     titles = {p.name: fm.get('title', Path(page).stem) for p, fm, page, _ in rendered}
     sb = yaml.safe_load((proc/'sidebar.yml').read_text())['website']['sidebar']['contents']
     site_title = cfg.get('title', cfg.lib_name)

@@ -20,9 +20,18 @@ from urllib.parse import urlsplit, unquote
 
 ROOT = Path(__file__).resolve().parent.parent
 
-def site_url(root=ROOT):
+def nbdev_config(root):
+    "nbdev's config of the project at `root` (nbdev looks for settings.ini from the working directory, and caches)."
     from nbdev.config import get_config
-    cfg = get_config(path=root)
+    cwd = os.getcwd(); os.chdir(root)
+    try:
+        get_config.cache_clear()
+        return get_config()
+    finally:
+        os.chdir(cwd); get_config.cache_clear()
+
+def site_url(root=ROOT):
+    cfg = nbdev_config(root)
     return f'{cfg.doc_host}{cfg.doc_baseurl}'.rstrip('/') + '/'
 
 def expected_pages(root=ROOT):
@@ -255,8 +264,7 @@ READER_PAGES = [('index.html', [], True), ('core.html', ['seed_everything', 'loa
 def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None):
     "Open `pages` in headless Chromium, check what a reader sees, save screenshots; return (results, problems)."
     docs = Path(docs).resolve(); shots = Path(shots or docs/'_screenshots'); shots.mkdir(parents=True, exist_ok=True)
-    from nbdev.config import get_config
-    site_title = get_config(path=root).get('title', 'glass')
+    site_title = nbdev_config(root).get('title', 'glass')
     want = [(nb, pg) for nb, pg in expected_pages(root).items() if nb in set(sidebar_notebooks(root))]
     srv, b, out, problems = _Server(docs), Browser(), {}, []
     try:

@@ -32,7 +32,8 @@ def run_notebook(path, flags=(), fmt='png', dpi=100, timeout=None, quiet=False):
     from nbdev.config import get_config
     from nbdev.clean import nbdev_clean
     path = Path(path).resolve()
-    cfg = get_config(path=path.parent)
+    with working_directory(path.parent):   # nbdev finds settings.ini from the working directory
+        get_config.cache_clear(); cfg = get_config()
     skip = set(cfg.get('tst_flags', '').split()) - set(flags)
     orig = json.loads(path.read_text(encoding='utf-8'))   # written back with only its outputs changed
     nb = read_nb(path)
@@ -57,7 +58,7 @@ def run_notebook(path, flags=(), fmt='png', dpi=100, timeout=None, quiet=False):
     for oc, c in zip(orig['cells'], nb.cells, strict=True):   # sources keep their format (one string a cell)
         if oc['cell_type'] == 'code': oc['outputs'] = json.loads(json.dumps(c.get('outputs', [])))
     write_nb(orig, path)
-    nbdev_clean.__wrapped__(fname=str(path))
+    with working_directory(path.parent): nbdev_clean.__wrapped__(fname=str(path))
     imgs = [len(base64.b64decode(o['data'][m])) for c in read_nb(path).cells for o in c.get('outputs', [])
             for m in ('image/png', 'image/jpeg') if m in o.get('data', {})]
     dt = time.time() - t0
