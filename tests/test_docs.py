@@ -7,7 +7,7 @@ resolves, every image decodes; headless Chromium opens the home page and two mod
 what a reader sees (title, sidebar, a `show_doc` block, a figure), and the screenshots are kept in
 `_docs/_screenshots/`.
 """
-import hashlib, struct, sys, tempfile
+import base64, hashlib, struct, sys, tempfile
 from pathlib import Path
 import pytest
 from filelock import FileLock
@@ -122,3 +122,29 @@ def test_local_href():
     assert build_site.local_href(f'{u}/core.html#seed_everything', u, pages) == 'core.html#seed_everything'
     assert build_site.local_href('00_core.ipynb#x', u, pages) == 'core.html#x'
     assert build_site.local_href('https://example.org/a', u, pages) == 'https://example.org/a'
+
+def test_render_page(tmp_path):
+    "A processed notebook becomes a page body: Quarto options applied, ids, table pipes, figure caption, code fold."
+    import nbformat
+    from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell, new_raw_cell, new_output
+    png = base64.b64encode(b'\x89PNG\r\n\x1a\n' + b'\0' * 20).decode()
+    nb = new_notebook(cells=[
+        new_raw_cell('---\ntitle: T\noutput-file: t.html\n---'),
+        new_markdown_cell('## A heading\n\n| cmd | what |\n|---|---|\n| `a \\| b` | x |'),
+        new_code_cell('#| include: false\nsecret = 1'),
+        new_code_cell('#| echo: false\nprint(1)', outputs=[new_output('stream', name='stdout', text='1\n')]),
+        new_code_cell('#| fig-cap: A figure\nplot()', outputs=[new_output('display_data', data={'image/png': png})]),
+        new_code_cell('#| code-fold: show\n#| code-summary: "Exported source"\ndef f(): pass'),
+        new_code_cell('#| eval: false\nboom()', outputs=[new_output('stream', name='stdout', text='stale\n')])])
+    p = tmp_path/'t.ipynb'; nbformat.write(nb, p)
+    fm, page, soup = build_site.render_page(p, tmp_path, 'https://x.io/s', {'t.ipynb': 't.html'})
+    text = soup.get_text()
+    assert fm['title'] == 'T' and page == 't.html'
+    assert soup.find('h2')['id'] == 'a-heading'
+    assert soup.select_one('td code').get_text() == 'a | b'
+    assert 'secret' not in text and 'print(1)' not in text and '1\n' in text      # include/echo false
+    img = soup.find('img'); assert img['src'].startswith('t_files/') and (tmp_path/img['src']).is_file()
+    assert img['alt'] == 'A figure' and soup.select_one('.figure-caption').get_text() == 'A figure'
+    d = soup.find('details'); assert d.has_attr('open') and d.summary.get_text() == 'Exported source' and 'def f' in d.get_text()
+    assert 'boom()' in text and 'stale' not in text                                 # eval: false shows no output
+    assert '#|' not in text

@@ -261,6 +261,8 @@ def render_page(proc_nb, out_dir, site_url, pages, exporter=None):
         a = soup.new_tag('a', href=f"#{h['id']}", **{'class': 'anchor-link', 'aria-label': 'link to this section'})
         a.string = '#'; h.append(a)
     for a in soup.find_all('a', href=True): a['href'] = local_href(a['href'], site_url, pages)
+    for code in soup.select('td code, th code'):   # GFM/Pandoc: `a\|b` in a table cell shows a|b
+        for t in code.find_all(string=lambda x: '\\|' in x): t.replace_with(t.replace('\\|', '|'))
     return fm, page, soup
 
 def local_href(href, site_url, pages):
