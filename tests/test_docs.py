@@ -55,6 +55,9 @@ def test_pages_links_images(site):
     # doclinks link the API names: hundreds of links with anchors, all checked above
     assert n['anchors'] > 500 and n['links_internal'] > n['anchors']
     assert n['images'] >= 3      # README's figure and two more in the notebooks' text, files decoded
+    from bs4 import BeautifulSoup
+    desc = BeautifulSoup((Path(site['out'])/'foundation.html').read_text(), 'html.parser').select_one('.description')
+    assert desc.code and '`' not in desc.get_text()   # the description's `code` shown as code
 
 def test_sidebar_lists_every_notebook():
     "nbs/sidebar.yml (custom_sidebar = True) names every notebook once, and only notebooks that exist."

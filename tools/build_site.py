@@ -361,6 +361,10 @@ def notebook_outputs(root=ROOT):
                 n_img += sum(1 for m in o.get('data', {}) if m.startswith('image/'))
     return dict(images=n_img, bytes=size)
 
+def _inline_md(s):
+    "A one-line description as Quarto shows it: escaped, with `code` spans."
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(s, quote=False))
+
 def build(root=ROOT, out=None, n_workers=2, quiet=False):
     "Build the site into `out` (settings.ini's doc_path, `_docs`); return a summary dict."
     import yaml
@@ -390,7 +394,7 @@ def build(root=ROOT, out=None, n_workers=2, quiet=False):
         (out/page).write_text(_PAGE.format(
             doc_title=html.escape(title if page == 'index.html' else f'{title} – {site_title}'),
             site_title=html.escape(site_title), description=html.escape(desc), repo_url=cfg.git_url,
-            title=html.escape(title), description_html=f'<div class="description">{html.escape(desc)}</div>' if desc else '',
+            title=html.escape(title), description_html=f'<div class="description">{_inline_md(desc)}</div>' if desc else '',
             sidebar=sidebar_html(sb, pages, titles, page), body=str(soup), toc=toc_html(soup)))
     (out/'.nojekyll').touch()
     summary = dict(pages=len(rendered), out=str(out), proc_s=round(t1 - t0, 1), render_s=round(time.time() - t1, 1),
