@@ -1,0 +1,154 @@
+"""The documentation site, checked as a reader would meet it (issue 13).
+
+The site is built once per test run by `tools/build_site.py` (the README's docs command) into `_docs/`,
+or reused when `_docs/_build.json` says it was built from the present notebooks, settings and tools
+(CI builds it just before the tests). Then: every page is there, every internal link and anchor
+resolves, every image decodes; headless Chromium opens the home page and two module pages and reads
+what a reader sees (title, sidebar, a `show_doc` block, a figure), and the screenshots are kept in
+`_docs/_screenshots/`.
+"""
+import base64, hashlib, struct, sys, tempfile
+from pathlib import Path
+import pytest
+from filelock import FileLock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tools'))
+import build_site, check_site  # noqa: E402
+
+# Known defects of the notebooks, to be fixed there (notebook edits were out of this change's scope).
+# Each test below fails on any defect not listed here, and on a listed one that is gone: then delete its line.
+# nbdev's processing executes every cell holding an import; these notebooks have cells that mix imports
+# with code using names made by cells nbdev does not run (nbdev's FAQ: give the imports a cell of their own).
+# `nbdev_docs` stops at the first of them.
+KNOWN_PROC_ERRORS = {'03_encoder.ipynb', '04_diffusion_decoder.ipynb', '05_caption_masks.ipynb', '06_model.ipynb',
+                     '09_evaluate.ipynb', '09a_tasks.ipynb', '10_compose.ipynb', '11_foundation.ipynb'}
+# 01_data's text names the private helpers `_nearest` and `_bilinear` in backticks: doclinks link them, but a
+# private name gets no show_doc block, so the anchor does not exist (fix: no backticks, or show_doc them).
+KNOWN_SITE_PROBLEMS = {"data.html: link 'data.html#_nearest': no #_nearest in data.html",
+                       "data.html: link 'data.html#_bilinear': no #_bilinear in data.html",
+                       "train.html: link 'model.html#_diffusion_input': no #_diffusion_input in model.html"}
+
+@pytest.fixture(scope='session')
+def site():
+    "The built site's summary (building it unless `_docs/` is current), shared by the test processes."
+    lock = Path(tempfile.gettempdir())/f'glass-docs-{hashlib.md5(str(ROOT).encode()).hexdigest()[:10]}.lock'
+    with FileLock(str(lock)):
+        return build_site.current_build(ROOT) or build_site.build(ROOT, quiet=True)
+
+def test_nbdev_processing(site):
+    "nbdev's processing (what nbdev_docs runs before Quarto) goes through every notebook but the known ones."
+    failing = {e['notebook'] for e in site['errors']}
+    new = [e for e in site['errors'] if e['notebook'] not in KNOWN_PROC_ERRORS]
+    assert not new, 'nbdev processing fails (nbdev_docs would stop here):\n' + '\n'.join(
+        f"{e['notebook']} cell {e['cell']} ({e['first_line']!r}): {e['error']}" for e in new)
+    fixed = KNOWN_PROC_ERRORS - failing
+    assert not fixed, f'{sorted(fixed)} now process cleanly: delete them from KNOWN_PROC_ERRORS'
+
+def test_pages_links_images(site):
+    "A page per notebook, every internal link and #anchor resolves, every image loads."
+    r = check_site.check_site(site['out'], ROOT)
+    n, probs = r['counts'], set(r['problems'])
+    assert not probs - KNOWN_SITE_PROBLEMS, check_site.report(dict(counts=n, problems=sorted(probs - KNOWN_SITE_PROBLEMS)))
+    assert not KNOWN_SITE_PROBLEMS - probs, f'fixed: delete from KNOWN_SITE_PROBLEMS: {sorted(KNOWN_SITE_PROBLEMS - probs)}'
+    pages = check_site.expected_pages(ROOT)
+    assert site['pages'] == len(pages) and n['pages'] >= len(pages)
+    # doclinks link the API names: hundreds of links with anchors, all checked above
+    assert n['anchors'] > 500 and n['links_internal'] > n['anchors']
+    assert n['images'] >= 3      # README's figure and two more in the notebooks' text, files decoded
+    from bs4 import BeautifulSoup
+    desc = BeautifulSoup((Path(site['out'])/'foundation.html').read_text(), 'html.parser').select_one('.description')
+    assert desc.code and '`' not in desc.get_text()   # the description's `code` shown as code
+
+def test_sidebar_lists_every_notebook():
+    "nbs/sidebar.yml (custom_sidebar = True) names every notebook once, and only notebooks that exist."
+    listed = check_site.sidebar_notebooks(ROOT)
+    assert sorted(listed) == sorted(check_site.expected_pages(ROOT)), 'edit nbs/sidebar.yml'
+
+def _png_size(p):
+    b = Path(p).read_bytes()
+    assert b[:8] == b'\x89PNG\r\n\x1a\n', f'{p} is not a PNG'
+    return struct.unpack('>II', b[16:24])
+
+def test_reader_pages_in_chromium(site):
+    "Headless Chromium opens the home page and two module pages: title, sidebar, show_doc, figure; screenshots kept."
+    if not check_site.find_chromium():
+        pytest.skip('chromium not found: install Debian\'s chromium (apt-get install chromium; .ci/run does) '
+                    'to run the browser checks')
+    out, probs = check_site.browser_check(site['out'], ROOT)
+    assert not probs, '\n'.join(probs)
+    home, core, found = out['index.html'], out['core.html'], out['foundation.html']
+    assert (home['title'], core['title'], found['title']) == ('glass', 'Core', 'Foundation stand-ins')
+    assert core['doc_title'] == 'Core – glass'
+    for r in out.values():      # the same sidebar on every page, its sections in order, every page linked
+        assert [a['text'] for a in r['sidebar']][:4] == ['glass', 'Core', 'Data', 'Tiny world']
+        assert len(r['sidebar']) == len(check_site.expected_pages(ROOT))
+    sd = core['shown']['seed_everything']
+    assert sd['visible'] and 'def seed_everything(' in sd['body'] and 'Seed Python' in sd['body']
+    assert 'mono' in sd['mono'].lower()   # the signature is set in a monospaced font
+    fig = [i for i in home['images'] if i['src'].endswith('tinyworld.png')]
+    assert fig and fig[0]['w'] > 500 and fig[0]['shown_w'] > 300, home['images']
+    shots = [Path(p) for r in out.values() for p in r['screenshots']]
+    assert {p.name for p in shots} >= {'index.png', 'index-figure.png', 'core.png', 'core-show_doc.png',
+                                       'foundation.png', 'foundation-show_doc.png', 'foundation-figure.png'}
+    for p in shots:
+        w, h = _png_size(p)
+        assert w > 200 and h > 50 and p.stat().st_size > 5000, p   # a real picture, not a blank strip
+    assert _png_size(Path(site['out'])/'_screenshots'/'index.png') == (1400, 1000)
+
+# --- the builder's pieces ---------------------------------------------------------------------------------
+
+def test_pandoc_ids():
+    "Heading ids as Pandoc (Quarto) makes them: the anchors nbdev's doclinks point at."
+    assert build_site.pandoc_id('seed_everything') == 'seed_everything'
+    assert build_site.pandoc_id('LogBar.update') == 'logbar.update'
+    assert build_site.pandoc_id('The glass command') == 'the-glass-command'
+    assert build_site.pandoc_id('Where it stands (measured on a 2-core CPU)') == 'where-it-stands-measured-on-a-2-core-cpu'
+    assert build_site.pandoc_id('2 things') == 'things'
+
+def test_prep_markdown():
+    "Pandoc link attributes become HTML, TeX becomes MathML, code is left alone."
+    md = build_site.prep_markdown('[source](https://x/y.py#L3){target="_blank" style="float:right"}\n\n'
+                                  'A $x^2$ here, `$not math$` there.\n\n```sh\necho $HOME$\n```')
+    assert '<a href="https://x/y.py#L3" target="_blank" style="float:right">source</a>' in md
+    assert '<math' in md and '`$not math$`' in md and 'echo $HOME$' in md
+
+def test_cell_options():
+    "Quarto's `#| key: value` options are read and removed from the shown source."
+    from nbformat.v4 import new_code_cell
+    c = new_code_cell('#| echo: false\n#| output: asis\nshow_doc(f)')
+    assert build_site.cell_options(c) == {'echo': False, 'output': 'asis'} and c.source == 'show_doc(f)'
+
+def test_local_href():
+    "Links into the published site become relative; links to notebooks become their pages."
+    pages = {'00_core.ipynb': 'core.html'}
+    u = 'https://glass-ocl.github.io/glass'
+    assert build_site.local_href(f'{u}/core.html#seed_everything', u, pages) == 'core.html#seed_everything'
+    assert build_site.local_href('00_core.ipynb#x', u, pages) == 'core.html#x'
+    assert build_site.local_href('https://example.org/a', u, pages) == 'https://example.org/a'
+
+def test_render_page(tmp_path):
+    "A processed notebook becomes a page body: Quarto options applied, ids, table pipes, figure caption, code fold."
+    import nbformat
+    from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell, new_raw_cell, new_output
+    png = base64.b64encode(b'\x89PNG\r\n\x1a\n' + b'\0' * 20).decode()
+    nb = new_notebook(cells=[
+        new_raw_cell('---\ntitle: T\noutput-file: t.html\n---'),
+        new_markdown_cell('## A heading\n\n| cmd | what |\n|---|---|\n| `a \\| b` | x |'),
+        new_code_cell('#| include: false\nsecret = 1'),
+        new_code_cell('#| echo: false\nprint(1)', outputs=[new_output('stream', name='stdout', text='1\n')]),
+        new_code_cell('#| fig-cap: A figure\nplot()', outputs=[new_output('display_data', data={'image/png': png})]),
+        new_code_cell('#| code-fold: show\n#| code-summary: "Exported source"\ndef f(): pass'),
+        new_code_cell('#| eval: false\nboom()', outputs=[new_output('stream', name='stdout', text='stale\n')])])
+    p = tmp_path/'t.ipynb'; nbformat.write(nb, p)
+    fm, page, soup = build_site.render_page(p, tmp_path, 'https://x.io/s', {'t.ipynb': 't.html'})
+    text = soup.get_text()
+    assert fm['title'] == 'T' and page == 't.html'
+    assert soup.find('h2')['id'] == 'a-heading'
+    assert soup.select_one('td code').get_text() == 'a | b'
+    assert 'secret' not in text and 'print(1)' not in text and '1\n' in text      # include/echo false
+    img = soup.find('img'); assert img['src'].startswith('t_files/') and (tmp_path/img['src']).is_file()
+    assert img['alt'] == 'A figure' and soup.select_one('.figure-caption').get_text() == 'A figure'
+    d = soup.find('details'); assert d.has_attr('open') and d.summary.get_text() == 'Exported source' and 'def f' in d.get_text()
+    assert 'boom()' in text and 'stale' not in text                                 # eval: false shows no output
+    assert '#|' not in text
