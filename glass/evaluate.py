@@ -341,11 +341,13 @@ def write_results(res:dict, # what `evaluate` returns
     "Write `metrics.json`, `masks.png` if there is anything to draw, and the per-image masks, each atomically."
     import matplotlib.pyplot as plt, io
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    if masks is not None: _write_masks(out, *masks)
-    if shown and n_show:
+    figure, text = None, json.dumps(_json_safe(res), indent=2)
+    if shown and n_show:  # everything is made before anything earlier is replaced
         fig, buf = _figure(shown, n_show), io.BytesIO(); fig.savefig(buf, dpi=80, format='png'); plt.close(fig)
-        write_atomic(out/'masks.png', buf.getvalue())
-    write_atomic(out/'metrics.json', json.dumps(_json_safe(res), indent=2))  # last: its presence means the run finished
+        figure = buf.getvalue()
+    if masks is not None: _write_masks(out, *masks)
+    if figure is not None: write_atomic(out/'masks.png', figure)
+    write_atomic(out/'metrics.json', text)  # last: its presence means the run finished
     return out
 
 # %% ../nbs/09_evaluate.ipynb #00000029
@@ -400,7 +402,9 @@ def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None):
     try: return CaptionLabeller(src, classes, vocab, noise_level, seed, recipe=recipe)
     except ValueError as e: raise InputError(str(e)) from e
 
-def _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task):
+_MASK_NAME = re.compile(r'\d{5}_[A-Za-z0-9._-]+\.png')
+
+def _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks=False):
     "Refuse flags that cannot work, before anything is loaded."
     if task not in TASKS: raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     if format not in FORMATS: raise InputError(f"unknown --format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -413,6 +417,9 @@ def _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out,
         if parent.exists():
             if not parent.is_dir(): raise InputError(f"--out {out}: {parent} is a file, not a folder")
             break
+    if save_masks and (o/'masks').is_dir():  # replaced as a whole: it must be the masks/ of an earlier run
+        other = sorted(p.name for p in (o/'masks').iterdir() if not _MASK_NAME.fullmatch(p.name))
+        if other: raise InputError(f"--save_masks would replace {o/'masks'}, which holds files glass eval did not write ({', '.join(other[:3])}); give another --out")
 
 # %% ../nbs/09_evaluate.ipynb #0000002b
 def _dataset_summary(ds, check_data, format, ann):
@@ -461,7 +468,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              check_data:bool_arg=True, # check every image and annotation before evaluating (False: trust the data)
              out:str='eval'): # folder for metrics.json and masks.png
     "Evaluate object discovery (or semantic segmentation) on a COCO or VOC folder; write metrics.json (and masks.png)."
-    _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task)
+    _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks)
     if data is None: raise InputError("--data DIR is required")
     rules = dict(crowd=crowd, overlap=overlap, class_overlap=class_overlap, duplicates=duplicates, void=void)
     proto = get_protocol(preset, resolution=resolution, ignore_background=ignore_background, average=average, empty_ari=empty_ari,
@@ -471,6 +478,8 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
     summary = _dataset_summary(ds, check_data, format, ann)
     model, glass_model, source = _model(ckpt, baseline, proto.num_slots, mask_source, seed, encoder, sd)
     if glass_model is not None and image_size is None: image_size = glass_model.config.image_size
+    if glass_model is not None and image_size % glass_model.encoder.patch_size:
+        raise InputError(f"--image_size {image_size}: the checkpoint's encoder needs a multiple of its patch size {glass_model.encoder.patch_size}")
     proto = replace(proto, mask_source=source, **({'image_size': image_size} if image_size else {}))
     info = dict(data=dict(folder=str(data), format=format, **(dict(split=split) if format == 'voc' else dict(images=images, ann=ann))),
                 dataset_check=summary)
