@@ -519,7 +519,7 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
                    progress:bool=True): # progress bars (plain lines in logs)
     "Write slot masks (palette PNG), an overlay figure and the slots (safetensors) of each image; return the paths."
     import matplotlib.pyplot as plt
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     from glass.core import load_image, to_tensor, progress as bar
     from glass.data import ResizeCrop
     from glass.feature_decoder import patches_to_grid
@@ -537,8 +537,8 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
         stem.parent.mkdir(parents=True, exist_ok=True)
         _palette_png(ids.numpy(), Path(f'{stem}_masks.png'))
         fig = overlay_figure(x[0], ids, f.name); fig.savefig(f'{stem}_overlay.png', dpi=100); plt.close(fig)
-        save_file({'slots': o.slots[0].cpu().contiguous(), 'pre_slots': o.pre_slots[0].cpu().contiguous(),
-                   'masks': m[0].cpu().contiguous()}, f'{stem}_slots.safetensors')
+        Path(f'{stem}_slots.safetensors').write_bytes(save({'slots': o.slots[0].cpu().contiguous(), 'pre_slots': o.pre_slots[0].cpu().contiguous(),
+                                                            'masks': m[0].cpu().contiguous()}))  # bytes, then a plain write: the user's umask
         written.append({k: Path(f'{stem}_{k}.{e}') for k, e in (('masks', 'png'), ('overlay', 'png'), ('slots', 'safetensors'))})
     return written
 

@@ -8,10 +8,11 @@ __all__ = ['SOURCES', 'CACHE_DTYPES', 'GLASS_BUILDER', 'CKPT_RE', 'CKPT_FILES', 
            'check_run_folder', 'check_run', 'epoch_order', 'index_stream', 'StepSampler', 'data_transform',
            'train_dataset', 'val_dataset', 'val_protocol', 'LatentEncoder', 'cache_folder', 'CachedDataset',
            'cached_dataset', 'WarmupCosine', 'make_optimizer', 'EMA', 'list_checkpoints', 'latest_checkpoint',
-           'write_checkpoint', 'prune_checkpoints', 'trainable_state', 'load_trainable', 'rng_state', 'set_rng_state',
-           'LossModule', 'Callback', 'NonFiniteLoss', 'Learner', 'check_resume', 'resume_check', 'CorruptCheckpoint',
-           'read_checkpoint', 'CheckpointCB', 'ProgressCB', 'LogCB', 'log_row', 'start_wandb', 'CheckDataCB', 'CacheCB',
-           'ValidateCB', 'train', 'tiny_run', 'run_preset', 'stage2_run', 'preset_table', 'train_cmd']
+           'follow_umask', 'write_checkpoint', 'prune_checkpoints', 'trainable_state', 'load_trainable', 'rng_state',
+           'set_rng_state', 'LossModule', 'Callback', 'NonFiniteLoss', 'Learner', 'check_resume', 'resume_check',
+           'CorruptCheckpoint', 'read_checkpoint', 'CheckpointCB', 'ProgressCB', 'LogCB', 'log_row', 'start_wandb',
+           'CheckDataCB', 'CacheCB', 'ValidateCB', 'train', 'tiny_run', 'run_preset', 'stage2_run', 'preset_table',
+           'train_cmd']
 
 # %% ../nbs/07_train.ipynb #00000002
 import os, re, sys, json, math, time, random, shutil, importlib, inspect, uuid, copy, hashlib
@@ -459,6 +460,12 @@ def latest_checkpoint(out_dir): # a run folder
     return ck[-1] if ck else None
 
 # %% ../nbs/07_train.ipynb #00000024
+def follow_umask(folder): # a folder just written
+    "Give the files under `folder` the mode a plain `open` gives (0666 less the umask): safetensors writes 0600 files."
+    m = os.umask(0); os.umask(m)
+    for p in Path(folder).rglob('*'):
+        if p.is_file(): p.chmod(0o666 & ~m)
+
 def write_checkpoint(folder, # the checkpoint folder, e.g. `run/ckpt-000120`
                      tensors:dict, # file name -> object for `torch.save`
                      jsons:dict, # file name -> JSON-serialisable object (written last)
@@ -469,6 +476,7 @@ def write_checkpoint(folder, # the checkpoint folder, e.g. `run/ckpt-000120`
     for name, obj in tensors.items(): torch.save(obj, tmp / name)
     if model is not None: (model.save_pretrained if hasattr(model, 'save_pretrained') else model)(tmp / 'model')
     for name, obj in jsons.items(): (tmp / name).write_text(json.dumps(obj, indent=2))
+    follow_umask(tmp)
     if folder.exists(): shutil.rmtree(folder)
     os.replace(tmp, folder)
     return folder
@@ -798,7 +806,7 @@ class CheckpointCB(Callback):
 def _write_atomic(dst:Path, write): # the folder to (re)place; a function that writes a folder given its path
     "Write a folder with `write` into `dst.tmp`, then move it to `dst`."
     tmp = dst.with_name(dst.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True)
-    write(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
+    write(tmp); follow_umask(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
 
 # %% ../nbs/07_train.ipynb #0000003d
 class ProgressCB(Callback):
@@ -1151,6 +1159,7 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
     if print_config: print(json.dumps(run.to_dict(), indent=2)); return
     if out is None: raise InputError("OUT_DIR (the run folder) is required; only --print_config runs without it")
     if resume: resume_check(out, run)
+    if resume and latest_checkpoint(out) is None and os.environ.get('RANK', '0') == '0': print(f"glass train: no checkpoint in {out} to resume; starting the run from step 0", file=sys.stderr)
     l = train(run, out, resume=resume)
     logs = f"; wandb ({run.train.wandb}) logs in {out / 'wandb'}" if run.train.wandb != 'disabled' else ''
     if run.train.wandb == 'offline': logs += ' (`wandb sync` uploads them)'

@@ -581,8 +581,9 @@ def test_help(capsys):
 NOISE = re.compile(r'warn|deprecat|traceback|Loading weights|Writing model shards|Loading pipeline components|wandb:', re.I)
 
 def glass_process(*args, env=None, timeout=600):
-    "`glass ARGS` through the console script, in a fresh process."
-    return subprocess.run([GLASS, *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=timeout)
+    "`glass ARGS` through the console script, in a fresh process (umask 022)."
+    return subprocess.run([GLASS, *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=timeout,
+                          preexec_fn=lambda: os.umask(0o022))
 
 SUCCESS = {
     'tinyworld': ['{T}/tw', '--n', '3', '--split', 'test'],
@@ -596,23 +597,29 @@ SUCCESS = {
     'compose': ['{ckpt}', '{a}', '--steps', '1', '--out', '{T}/comp'],
 }
 
-NOT_YET = {'pretrain-tinyworld': "its training bars are tqdm's own, not glass.core.progress (notebook 11, another engineer's)"}
+NOT_YET = {  # command: (why, the problems it explains); these wait for notebooks 01a and 11 (another engineer's)
+    'tinyworld': ("glass.tinyworld makes its files with mode 0600", r'has mode 600'),
+    'pretrain-tinyworld': ("its bars are tqdm's own, not glass.core.progress, and its files have mode 0600", r'.'),
+    'demo': ("its test-coco/ is glass.tinyworld's export (mode 0600)", r'/test-coco/.* has mode 600')}
 
-def hygiene(r) -> list:
-    "What a success run should not print: warnings, deprecations, tracebacks, dependency loading bars, blank lines."
-    problems = [l for l in r.stderr.splitlines() if NOISE.search(l)]
+def hygiene(r, out:Path) -> list:
+    "What a success run should not do: print warnings, deprecations, tracebacks, dependency loading bars, blank lines; ignore the umask."
+    problems = [f'{p} has mode {p.stat().st_mode & 0o777:o} under umask 022' for p in sorted(out.rglob('*'))
+                if p.is_file() and '/wandb/' not in p.as_posix() and p.stat().st_mode & 0o044 != 0o044][:3]
+    problems += [l for l in r.stderr.splitlines() if NOISE.search(l)]
     if '' in [l.strip() for l in r.stderr.splitlines()]: problems.append(f'a blank line in stderr: {r.stderr[-300:]!r}')
     if r.stdout.endswith('\n\n') or '\n\n\n' in r.stdout: problems.append(f'blank lines in stdout: {r.stdout[-300:]!r}')
     return problems
 
 @pytest.mark.parametrize('cmd', list(SUCCESS))
 def test_success_exit_status_and_clean_stderr(cmd, world, tmp_path):
-    "Each subcommand's success path through the console script: exit 0, and no warnings, deprecations, loading bars or blank lines."
+    "Each subcommand's success path through the console script: exit 0; no warnings, deprecations, loading bars or blank lines; files as the umask says."
     assert set(SUCCESS) == set(COMMANDS)
     r = glass_process(cmd, *[fill(a, world, tmp_path, {}) for a in SUCCESS[cmd]])
     assert r.returncode == 0, r.stderr[-3000:]
-    problems = hygiene(r)
-    if problems and cmd in NOT_YET: pytest.xfail(f'{cmd}: {NOT_YET[cmd]}: {problems[0]}')
+    problems = hygiene(r, tmp_path)
+    why, known = NOT_YET.get(cmd, ('', None))
+    if problems and known and all(re.search(known, p) for p in problems): pytest.xfail(f'{cmd}: {why}: {problems[0]}')
     assert not problems, problems
 
 def test_errors_in_a_process(world, tmp_path):
