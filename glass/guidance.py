@@ -12,7 +12,7 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import store_attr, patch
-from fastcore.script import call_parse
+from fastcore.script import call_parse, bool_arg
 from diffusers.models.attention_processor import AttnProcessor2_0
 from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
                         resolve_weights, architecture_names, get_dtype, DTYPES)
@@ -1033,10 +1033,13 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     cfg, gen, sched = _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
                                      no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area)
     if sched is not None and sched not in SCHEDULERS: raise InputError(f"unknown --scheduler {sched!r}; choose one of {', '.join(SCHEDULERS)} or model")
-    try: get_vocab(vocab)
+    try: v = get_vocab(vocab)
     except KeyError as e: raise InputError(e.args[0]) from None
     rows = read_captions(captions)[:limit]
     if not rows: raise InputError(f"{captions} holds no captions")
+    for n, r in enumerate(rows, 1):
+        if bad := [w for w in r.get('class_words') or [] if ' '.join(w.lower().split()) not in v.words]:
+            raise InputError(f"{captions}: caption {n} names class word(s) {bad} outside the {vocab} vocabulary; fix 'class_words' or choose --vocab")
     check_model(model)
     if device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
     device = check_device(device) or 'cpu'
@@ -1083,7 +1086,10 @@ def load_captioner(path:str, # BLIP-2 folder or hub id, or 'random:NAME' (random
 
 def _pil(x):
     from PIL import Image
-    return x.convert('RGB') if isinstance(x, Image.Image) else Image.open(x).convert('RGB')
+    if isinstance(x, Image.Image): return x.convert('RGB')
+    try:
+        with Image.open(x) as im: return im.convert('RGB')
+    except (OSError, ValueError, SyntaxError) as e: raise InputError(f"cannot read image {x} (corrupt, truncated or not an image): {e}") from e
 
 # %% ../nbs/05_caption_masks.ipynb #00000071
 @torch.no_grad()
@@ -1154,6 +1160,7 @@ def caption_cmd(image_dir:str, # folder of images (searched recursively)
                 prompt:str=None, # text prompt the captions continue
                 max_new_tokens:int=30, # caption length limit in tokens
                 device:str=None, # default: cuda when available
+                check_data:bool_arg=True, # check that every image opens before the model loads (False: trust the images)
                 progress:bool=True): # progress lines; --no-progress: none
     "Caption every image under IMAGE_DIR with BLIP-2 into a JSONL file."
     check_flags(('batch_size', batch_size, lambda v: v >= 1, 'at least 1'), ('max_new_tokens', max_new_tokens, lambda v: v >= 1, 'at least 1'))
@@ -1163,7 +1170,7 @@ def caption_cmd(image_dir:str, # folder of images (searched recursively)
     _check_captions_out(out)
     check_model(model, 'captioning model')
     files = [Path(image_dir) / r for r in rel]
-    check_images(files, progress)
+    if check_data: check_images(files, progress)
     t0 = time.time()
     caps = caption_images(model, files, batch_size, prompt, max_new_tokens=max_new_tokens, device=device, progress=progress)
     write_jsonl(out, [dict(image=r, caption=c) for r, c in zip(rel, caps)])

@@ -19,7 +19,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import store_attr
-from fastcore.script import call_parse
+from fastcore.script import call_parse, bool_arg
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 from .metrics import confusion, semantic_iou
@@ -495,7 +495,14 @@ def overlay_figure(image:Tensor, # (3, H, W) in [0, 1]
     fig.suptitle(title, fontsize=8); fig.tight_layout()
     return fig
 
-def _check_segment(src, out_dir, size, num_slots, mask_source, progress:bool=True):
+def _read(f):
+    "The image `f` (RGB), a broken one as an `InputError` naming it."
+    from glass.core import load_image
+    try: return load_image(f)
+    except FileNotFoundError as e: raise MissingInputError(str(e)) from e
+    except ValueError as e: raise InputError(str(e)) from e
+
+def _check_segment(src, out_dir, size, num_slots, mask_source, progress:bool=True, check_data:bool=True):
     "Check the flags, the output folder and every image before the model loads; return the (image, output name) pairs and the folder."
     from glass.guidance import check_out_dir, check_images
     if mask_source not in ('slot_attention', 'mlp_decoder'): raise InputError(f"mask_source={mask_source!r}; choose slot_attention or mlp_decoder")
@@ -505,7 +512,7 @@ def _check_segment(src, out_dir, size, num_slots, mask_source, progress:bool=Tru
     if not isinstance(src, (list, tuple)) and Path(src).is_dir() and out.resolve() == Path(src).resolve():
         raise InputError(f"--out {out} is the image folder itself: its outputs would be read as images next time; give another folder")
     files = _image_files(src, skip=out)
-    check_images([f for f, _ in files], progress)
+    if check_data: check_images([f for f, _ in files], progress)
     return files, out
 
 # %% ../nbs/09a_tasks.ipynb #00000041
@@ -516,20 +523,21 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
                    size:int=None, # input side; None: the model's `config.image_size`
                    num_slots:int=None, mask_source:str='slot_attention', seed:int=0,
                    encoder:str=None, # released checkpoints: the DINOv2 folder or hub id
-                   progress:bool=True): # progress bars (plain lines in logs)
+                   progress:bool=True, # progress bars (plain lines in logs)
+                   check_data:bool=True): # check that every image opens before the model loads (False: trust the images)
     "Write slot masks (palette PNG), an overlay figure and the slots (safetensors) of each image; return the paths."
     import matplotlib.pyplot as plt
     from safetensors.torch import save
-    from glass.core import load_image, to_tensor, progress as bar
+    from glass.core import to_tensor, progress as bar
     from glass.data import ResizeCrop
     from glass.feature_decoder import patches_to_grid
-    files, out = _check_segment(src, out_dir, size, num_slots, mask_source, progress)
+    files, out = _check_segment(src, out_dir, size, num_slots, mask_source, progress, check_data)
     model = load_model(model, encoder=encoder)
     size, g = size or model.config.image_size, torch.Generator().manual_seed(seed)
     if size % model.encoder.patch_size: raise InputError(f"size={size}: the encoder needs a multiple of its patch size {model.encoder.patch_size}")
     written, dev = [], next(model.parameters()).device
     for f, name in bar(files, desc='segment', unit='img', disable=not progress):
-        x = ResizeCrop(image_size=size)(dict(image=to_tensor(load_image(f))))['image'][None]
+        x = ResizeCrop(image_size=size)(dict(image=to_tensor(_read(f))))['image'][None]
         o = model.slots(x.to(dev), generator=g, num_slots=num_slots)
         m = o.head_mean_masks if mask_source == 'slot_attention' else patches_to_grid(model.feature_decoder(o.pre_slots).masks, *o.masks.shape[-2:])
         ids = slot_ids(m.cpu(), (size, size))[0]
@@ -551,7 +559,8 @@ def segment_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 num_slots:int=None, # number of slots (default: the model's)
                 mask_source:str='slot_attention', # slot_attention or mlp_decoder
                 seed:int=0, # seed of the initial slots
-                encoder:str=None): # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
+                encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
+                check_data:bool_arg=True): # check that every image opens before the model loads (False: trust the images)
     "Segment an image or a folder of images into slots."
-    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder)
+    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder, check_data=check_data)
     print(f'wrote masks, overlays and slots of {len(w)} image(s) into {out}')
