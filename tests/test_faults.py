@@ -683,3 +683,28 @@ def test_eval_interrupted_keeps_earlier_results(sig, world, tmp_path):
     r = subprocess.run([sys.executable, '-c', INTERRUPT_AT, sig, *map(str, args), str(tmp_path / 'new')], env=ENV, capture_output=True, text=True,
                        timeout=300)
     assert not (tmp_path / 'new' / 'metrics.json').exists()                               # a new folder: no result claims to be finished
+
+KILL_AT_BATCH = '''
+import os, signal, sys
+import glass.guidance as g
+calls, gen = [], g.generate_with_masks
+def killed(*a, **k):
+    calls.append(1)
+    if len(calls) == 2: os.kill(os.getpid(), signal.SIGKILL)  # in the second batch, after the first was written
+    return gen(*a, **k)
+g.generate_with_masks = killed
+from glass.cli import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+def test_guidance_killed_then_resumed_is_exact(world, tmp_path, capsys):
+    "`glass guidance` killed in its second batch, run again, writes what an uninterrupted run writes, file for file."
+    args = ['guidance', str(world.get('caps')), None, *STANDIN, '--limit', '6']
+    r = subprocess.run([sys.executable, '-c', KILL_AT_BATCH, *[a or str(tmp_path / 'killed') for a in args]], env=ENV, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert len(list((tmp_path / 'killed' / 'records').glob('*.json'))) == 2          # the first batch, whole
+    rc, out, err = glass_in_process(capsys, *[a or tmp_path / 'killed' for a in args])
+    assert rc == 0 and 'wrote 4 samples' in out, err
+    assert glass_in_process(capsys, *[a or tmp_path / 'whole' for a in args])[0] == 0
+    assert digest(tmp_path / 'killed') == digest(tmp_path / 'whole')
