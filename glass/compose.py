@@ -108,6 +108,11 @@ def _load(path, size):
     if not Path(path).is_file(): raise MissingInputError(f"image not found: {path}")
     return ResizeCrop(image_size=size)(dict(image=to_tensor(load_image(path))))['image']
 
+def _check_slots(op:str, i:int, j:int, k:int):
+    "Refuse slot indices outside the model's `k` slots (negative ones count from the end), before any decoding."
+    for name, v, used in (('i', i, op in ('remove', 'swap')), ('j', j, op in ('add', 'swap'))):
+        if used and not -k <= v < k: raise InputError(f"slot {name}={v} out of range for K={k} slots; --{name} takes 0..{k - 1}")
+
 def write_compose(r:dict, out_dir): # what `compose` returns; a folder (created)
     "Write the edited and original decodes and the figure; return the folder."
     import matplotlib.pyplot as plt
@@ -135,18 +140,22 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 resolution:int=256): # released checkpoints: side of the decoded images (the released sampler's 256)
     "Edit the slots of one or two images (remove, add, swap) and decode."
     from glass.tasks import load_model, checkpoint_layout
+    from glass.guidance import check_out_dir
+    from glass.data import verify_image
     if steps < 1: raise InputError(f"--steps {steps}: at least 1 sampler step (0 would write the undenoised noise)")
     if resolution < 8 or resolution % 8: raise InputError(f"--resolution {resolution}: a positive multiple of 8")
     if op not in OPS: raise InputError(f"--op {op!r}; choose one of {', '.join(OPS)}")
     if scheduler not in ('dpm', 'ddim'): raise InputError(f"--scheduler {scheduler!r}; choose dpm or ddim")
-    if Path(out).exists() and not Path(out).is_dir(): raise InputError(f"--out {out} is a file; give a folder")
+    if op != 'remove' and img_b is None: raise InputError(f"--op {op} needs a second image IMG_B")
+    check_out_dir(out, '--out')
     if checkpoint_layout(ckpt) == 'released' and sd is None:
         raise InputError(f"{ckpt} is a released GLASS checkpoint, which holds no Stable Diffusion: pass --sd with the Stable Diffusion 2.1 folder")
-    from glass.data import verify_image
     for f in (img_a, img_b):
+        if f is not None and Path(f).is_dir(): raise InputError(f"{f} is a folder; give an image file")
         if f is not None: verify_image(f)  # readable before the model loads
     model = load_model(ckpt, encoder=encoder, sd=sd, decoder_resolution=resolution)
+    _check_slots(op, i, j, model.config.num_slots)
     s = model.config.image_size
-    try: r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed)
-    except IndexError as e: raise InputError(str(e)) from e
-    print(f'wrote {write_compose(r, out)}')
+    r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed)
+    names = [f'{n}_{k}.png' for n, ims in (('edited', r['edited']), ('original', r['originals'])) for k, _ in zip('ab', ims)]
+    print(f"wrote {', '.join(names + ['compose.png'])} into {write_compose(r, out)}")

@@ -7,7 +7,7 @@ __all__ = ['QUICK', 'MODELS', 'MASK_RECIPE', 'METRICS', 'FIGURES', 'DemoBudget',
            'write_dir', 'write_text', 'save_figure', 'Stages', 'guidance_rows', 'guidance_done', 'make_guidance',
            'build_cache', 'CachedSamples', 'save_cache', 'demo_run', 'trained', 'export_test', 'evaluate_model',
            'image_rows', 'pseudo_mask_figure', 'test_images', 'decode_figures', 'object_slot', 'compose_edit_figure',
-           'metrics_table', 'report_md', 'train_preset', 'forget', 'demo_command', 'demo', 'demo_cmd']
+           'metrics_table', 'report_md', 'train_preset', 'forget', 'demo_command', 'check_demo', 'demo', 'demo_cmd']
 
 # %% ../nbs/13_demo.ipynb #00000002
 import json, os, shutil, time
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, store_true
-from tqdm.auto import tqdm
+from .core import InputError, MissingInputError, progress
 
 # %% ../nbs/13_demo.ipynb #00000006
 @dataclass
@@ -42,7 +42,7 @@ QUICK = dict(n_guidance=8, gen_steps=2, gen_batch=4, steps=2, batch_size=4, warm
 def demo_budget(quick:bool=False, **overrides): # `DemoBudget` fields (None values are left out)
     "The default (or `quick`) budget with `overrides`."
     names = {f.name for f in fields(DemoBudget)}
-    if bad := sorted(set(overrides) - names): raise ValueError(f"unknown DemoBudget field(s) {bad}; fields are {sorted(names)}")
+    if bad := sorted(set(overrides) - names): raise InputError(f"unknown DemoBudget field(s) {bad}; fields are {sorted(names)}")
     return DemoBudget(**{**(QUICK if quick else {}), **{k: v for k, v in overrides.items() if v is not None}})
 
 # %% ../nbs/13_demo.ipynb #00000009
@@ -51,7 +51,7 @@ def stand_ins_dir(stand_ins=None): # a folder with `stable-diffusion/` and `dino
     from glass.foundation import assets_dir
     d = Path(stand_ins) if stand_ins else assets_dir()
     missing = [n for n in ('stable-diffusion', 'dinov2') if not (d / n).is_dir()]
-    if missing: raise FileNotFoundError(f"{d} lacks {', '.join(m + '/' for m in missing)}: train the stand-ins with "
+    if missing: raise MissingInputError(f"{d} lacks {', '.join(m + '/' for m in missing)}: train the stand-ins with "
                                         f"`glass pretrain-tinyworld DIR` and pass --stand_ins DIR")
     return d.resolve()
 
@@ -132,11 +132,12 @@ def build_cache(root:Path, # a guidance dataset folder
                 model, # a GLASS with the demo's frozen encoder and decoder
                 mask_size:int=32, batch_size:int=32, progress:bool=True):
     "Images, pseudo masks, encoder features and VAE latents of every guidance sample (a dict of stacked tensors)."
+    from glass.core import progress as bar
     from glass.guidance import GuidanceDataset
     from glass.data import ResizeCrop
     ds = GuidanceDataset(root, transform=ResizeCrop(image_size=model.config.image_size, mask_size=mask_size))
     keys, parts = ('image', 'semantic', 'ignore'), []
-    for s in tqdm(range(0, len(ds), batch_size), desc='cache', disable=not progress):
+    for s in bar(range(0, len(ds), batch_size), desc='cache', unit='batch', disable=not progress):
         smp = [ds[i] for i in range(s, min(s + batch_size, len(ds)))]
         d = {k: torch.stack([x[k] for x in smp]) for k in keys}
         parts.append(dict(d, features=model.encode(d).float(), latents=model.decoder.encode_latents(d['image']).float()))
@@ -315,9 +316,10 @@ def _figures(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     if all((f / n).is_file() for n in FIGURES): return
     models = {MODELS[p]: _load(out / 'runs' / p) for p in MODELS}
     images, inst = test_images(coco, b.n_show)
-    rec, smp = decode_figures(models, images, b, seed)
-    save_figure(rec, f / 'reconstructions.png'); save_figure(smp, f / 'samples.png')
-    save_figure(compose_edit_figure(models['GLASS'], images[0], inst[0], b, seed), f / 'compose.png')
+    with progress(total=2, desc='figures', unit='figure') as bar:  # the decodes: 2 x 3 sampler runs, then one edit
+        rec, smp = decode_figures(models, images, b, seed)
+        save_figure(rec, f / 'reconstructions.png'); save_figure(smp, f / 'samples.png'); bar.update(1)
+        save_figure(compose_edit_figure(models['GLASS'], images[0], inst[0], b, seed), f / 'compose.png'); bar.update(1)
 
 # %% ../nbs/13_demo.ipynb #00000026
 def train_preset(out:Path, p:str, sd:Path, b:DemoBudget, seed:int, threads, wandb):
@@ -342,6 +344,29 @@ def demo_command(out_dir, quick=False, stand_ins=None, seed=0, threads=None, **b
     opts = dict(stand_ins=stand_ins, seed=seed or None, threads=threads, **budget)
     return ' '.join(['glass demo', str(out_dir), *(['--quick'] if quick else []), *(f'--{k} {v}' for k, v in opts.items() if v is not None)])
 
+# %% ../nbs/13_demo.ipynb #1a5a77de
+_DEMO_NAMES = {'guidance', 'cache', 'runs', 'test-coco', 'report', 'demo.json'}
+
+def _demo_settings(b:DemoBudget, stand_ins:Path, seed:int): return dict(budget=asdict(b), seed=seed, stand_ins=str(stand_ins))
+
+def check_demo(out:Path, b:DemoBudget, stand_ins:Path, seed:int=0, threads:int=None, wandb:str='disabled'):
+    "Refuse a budget, seed, thread count, wandb mode or demo folder that cannot work, before any stage; record the settings in `demo.json`."
+    from glass.guidance import check_out_dir, check_flags
+    at_least = lambda lo: (lambda v: v >= lo)
+    check_flags(*[(k, v, at_least(0 if k == 'warmup_steps' else 1), 'at least 0' if k == 'warmup_steps' else 'at least 1')
+                  for k, v in asdict(b).items() if isinstance(v, int)],
+                ('lr', b.lr, lambda v: v > 0, 'above 0'), ('gen_guidance', b.gen_guidance, at_least(0), 'at least 0'),
+                ('cfg_scale', b.cfg_scale, at_least(0), 'at least 0'), ('threads', threads, at_least(1), 'at least 1'))
+    for p in MODELS: demo_run(demo_config(stand_ins, p, seed), out / 'guidance', b, seed, threads, wandb)  # the runs' own checks
+    check_out_dir(out, 'OUT_DIR')
+    if out.is_dir() and (other := sorted(q.name for q in out.iterdir() if q.name not in _DEMO_NAMES and not q.name.startswith('.'))):
+        raise InputError(f"OUT_DIR {out} holds files that are not a demo's ({', '.join(other[:3])}); give a new or empty folder")
+    new, f = _demo_settings(b, stand_ins, seed), out / 'demo.json'
+    old = json.loads(f.read_text()) if f.is_file() else new
+    if diff := [k for k in new['budget'] if old['budget'].get(k) != new['budget'][k]] + [k for k in ('seed', 'stand_ins') if old.get(k) != new[k]]:
+        raise InputError(f"OUT_DIR {out} holds a demo with other settings ({', '.join(diff)}); rerun with the same settings or give another folder")
+    write_text(f, json.dumps(new, indent=1))
+
 # %% ../nbs/13_demo.ipynb #00000029
 def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, report/
          quick:bool=False, # a smoke run (tiny sizes, a few steps; see `QUICK`)
@@ -353,6 +378,7 @@ def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, repor
          **budget): # `DemoBudget` fields, e.g. `steps=500` (None values are left out)
     "Run (or continue) the tiny-world demo; return the report path, the metrics, the stage seconds and the stages run now."
     b, sd, out = demo_budget(quick, **budget), stand_ins_dir(stand_ins), Path(out_dir).resolve()
+    check_demo(out, b, sd, seed, threads, wandb)
     if threads: torch.set_num_threads(threads)
     rep, coco = out / 'report', out / 'test-coco'
     st = Stages(rep / 'timings.json', verbose)
@@ -382,8 +408,6 @@ def demo_cmd(out_dir:str, # the demo folder (rerun to continue after a kill)
              threads:int=None, # torch CPU threads (default: torch's)
              wandb:str='disabled'): # training logs: disabled, offline or online
     "Train GLASS and the diffusion-only baseline on tiny-world guidance data, score both, write a report."
-    try: r = demo(out_dir, quick, stand_ins, seed, threads, wandb, n_guidance=n_guidance, steps=steps, batch_size=batch_size,
-                  n_test=n_test)
-    except (FileNotFoundError, ValueError) as e: raise SystemExit(f'glass demo: {e}')
-    print((Path(r['report'])).read_text().split('## Budget')[0])
+    r = demo(out_dir, quick, stand_ins, seed, threads, wandb, n_guidance=n_guidance, steps=steps, batch_size=batch_size, n_test=n_test)
+    print((Path(r['report'])).read_text().split('## Budget')[0].strip() + '\n')
     print(f"glass demo: report in {r['report']}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import store_attr, patch
-from fastcore.script import call_parse
+from fastcore.script import call_parse, bool_arg
 from diffusers.models.attention_processor import AttnProcessor2_0
 from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
                         resolve_weights, architecture_names, get_dtype, DTYPES)
@@ -27,8 +27,9 @@ __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_
            'upsample', 'group_maps', 'refine', 'minmax', 'label_map', 'soft_masks', 'pseudo_mask', 'Generation',
            'column_groups', 'generate_with_masks', 'masks_from_images', 'mask_recipe', 'recipe_dtype', 'write_jsonl',
            'read_captions', 'parse_shard', 'shard_batches', 'sample_files', 'guidance_settings', 'write_guidance',
-           'GuidanceDataset', 'check_model', 'load_pipeline', 'set_scheduler', 'launch_shard', 'guidance_cmd',
-           'byte_level_standin', 'load_captioner', 'caption_images', 'list_images', 'caption_cmd']
+           'GuidanceDataset', 'check_model', 'load_pipeline', 'set_scheduler', 'launch_shard', 'check_out_dir',
+           'check_flags', 'check_device', 'guidance_cmd', 'byte_level_standin', 'load_captioner', 'caption_images',
+           'list_images', 'check_images', 'caption_cmd']
 
 # %% ../nbs/05_caption_masks.ipynb #00000005
 COCO_CLASSES = ['background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck',
@@ -740,6 +741,7 @@ def write_jsonl(path:str, rows:list):
 
 def read_captions(path:str)->list:
     "Rows of a captions JSONL file; each needs a string 'caption' (optional 'class_words': a list of words)."
+    if Path(path).is_dir(): raise InputError(f"captions file {path} is a folder; give the JSONL file (e.g. written by `glass caption`)")
     if not Path(path).is_file(): raise MissingInputError(f"captions file {path} not found (one JSON object a line, e.g. written by `glass caption`)")
     rows = []
     for n, line in enumerate(Path(path).read_text().splitlines(), 1):
@@ -918,15 +920,47 @@ def launch_shard(shard:tuple, # (i, n): the command's shard
 
 def _ints(s): return None if s is None else tuple(int(x) for x in str(s).split(','))
 
+# %% ../nbs/05_caption_masks.ipynb #baf31254
+def check_out_dir(path, # a folder a command will write into (created if missing)
+                  what:str='--out'): # the flag or argument that named it, for the message
+    "Raise an `InputError` if folder `path` cannot be made or written: it, or the nearest existing folder above it, is a file or read-only."
+    p = Path(path)
+    if p.exists() and not p.is_dir(): raise InputError(f"{what} {p} is a file; give a folder")
+    above = next((q for q in [p, *p.parents] if q.exists()), Path('.'))
+    if not above.is_dir(): raise InputError(f"{what} {p}: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK): raise InputError(f"{what} {p}: no permission to write in {above}")
+    return p
+
+def check_flags(*rules): # (flag, value, test, what the value must be); None values pass
+    "Raise an `InputError` naming the first flag whose value fails its test."
+    for flag, v, ok, must in rules:
+        if v is not None and not ok(v): raise InputError(f"--{flag} {v}: must be {must}")
+
+def check_device(device:str): # e.g. 'cpu', 'cuda', 'cuda:1', 'mps'; None: the default
+    "Raise an `InputError` unless `device` is a device this machine has; return it."
+    if device is None: return None
+    try: d = torch.device(device)
+    except (RuntimeError, ValueError): raise InputError(f"--device {device!r} is not a device; use cpu, cuda, cuda:N or mps") from None
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if d.type == 'cuda' and (d.index or 0) >= n: raise InputError(f"--device {device}: this machine has {n} CUDA device(s); use cpu" + (f" or cuda:0..{n - 1}" if n else ''))
+    mps = getattr(torch.backends, 'mps', None)
+    if d.type == 'mps' and not (mps and mps.is_available()): raise InputError(f"--device {device}: MPS is not available here; use cpu")
+    return device
+
 # %% ../nbs/05_caption_masks.ipynb #0000006b
 def _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
                    no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area):
     "The capture config, the `generate_with_masks` arguments and the scheduler from a recipe and the flags given."
     r = _recipe(recipe)
     pick = lambda v, k: r[k] if v is None else v
-    try: window = tuple(float(x) for x in step_window.split(','))
-    except ValueError: raise InputError(f"--step_window must be 'start,end' fractions, got {step_window!r}") from None
-    cfg = CaptureConfig(cross_res=_ints(cross_res), self_res=pick(self_res, 'self_res'), blocks=r['blocks'],
+    try: window = tuple(float(x) for x in str(step_window).split(','))
+    except ValueError: window = ()
+    if len(window) != 2 or not 0 <= window[0] < window[1] <= 1:
+        raise InputError(f"--step_window must be 'start,end' fractions with 0 <= start < end <= 1, got {step_window!r}")
+    try: cross = _ints(cross_res)
+    except ValueError: cross = (0,)
+    if cross is not None and min(cross) < 1: raise InputError(f"--cross_res must be map sides such as '16' or '16,32', got {cross_res!r}")
+    cfg = CaptureConfig(cross_res=cross, self_res=pick(self_res, 'self_res'), blocks=r['blocks'],
                         class_prompt=r['class_prompt'] and not no_class_prompt, step_window=window)
     size = pick(size, 'size') or None
     gen = dict(num_inference_steps=pick(steps, 'steps'), guidance_scale=pick(guidance_scale, 'guidance_scale'),
@@ -934,7 +968,36 @@ def _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, si
                phrase=r['phrase'] or phrase, tau=pick(tau, 'tau'), fg=pick(fg, 'fg'), uncertain=pick(uncertain, 'uncertain'),
                max_area=pick(max_area, 'max_area'))
     sched = pick(scheduler, 'scheduler')
+    _check_plan(cfg, gen)
     return cfg, gen, (None if sched == 'model' else sched)
+
+def _check_plan(cfg:CaptureConfig, gen:dict):
+    "Refuse generation and pseudo-mask values outside their ranges (before anything is loaded)."
+    fg = gen['fg']
+    check_flags(('steps', gen['num_inference_steps'], lambda v: v >= 1, 'at least 1'),
+                ('size', gen['height'], lambda v: v >= 0, '0 (the model\'s own) or a positive multiple of 8'),
+                ('guidance_scale', gen['guidance_scale'], lambda v: v >= 0, 'at least 0'),
+                ('tau', gen['tau'], lambda v: v >= 0, 'at least 0'),
+                ('fg', fg, lambda v: 0 < v <= 1, 'in (0, 1]'),
+                ('uncertain', gen['uncertain'], lambda v: 0 <= v <= fg, f'in [0, --fg] = [0, {fg}]'),
+                ('max_area', gen['max_area'], lambda v: 0 < v <= 1, 'in (0, 1]'),
+                ('self_res', cfg.self_res, lambda v: v >= 0, '0 (no refinement) or a map side'))
+
+def _check_capture(pipe, cfg:CaptureConfig, gen:dict):
+    "Refuse an image size or attention-map sides that this pipeline cannot give (after loading it, before writing)."
+    f = pipe.vae_scale_factor * 2 ** (len(pipe.unet.config.down_block_types) - 1)
+    if gen['height'] and gen['height'] % f: raise InputError(f"--size {gen['height']}: this model needs a multiple of {f}")
+    size, latent = _size(pipe, gen['height'], gen['width'])
+    try: resolve_config(cfg, attention_layers(pipe.unet, latent), latent)
+    except ValueError as e: raise InputError(f"{e} (at {size[0]} px); set --cross_res / --self_res to one of them") from None
+
+def _check_guidance_out(out_dir):
+    "Refuse an output folder that is a file, or that holds files but no `manifest.json` (not a guidance folder)."
+    p = check_out_dir(out_dir, 'OUT_DIR')
+    if p.is_dir() and not (p/'manifest.json').exists():
+        other = sorted(q.name for q in p.iterdir() if not q.name.startswith('.'))
+        if other: raise InputError(f"OUT_DIR {p} holds files ({', '.join(other[:3])}{', ...' if len(other) > 3 else ''}) but no manifest.json: "
+                                   "not a guidance folder; give a new or empty folder")
 
 @call_parse
 def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "class_words": [...]}
@@ -966,21 +1029,27 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
                  progress:bool=True): # progress lines; --no-progress: none
     "Generate a guidance dataset: images and pseudo masks for the captions of CAPTIONS."
     t0, sh = time.time(), launch_shard(parse_shard(shard))
+    check_flags(('batch_size', batch_size, lambda v: v >= 1, 'at least 1'), ('limit', limit, lambda v: v >= 1, 'at least 1'))
     cfg, gen, sched = _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
                                      no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area)
     if sched is not None and sched not in SCHEDULERS: raise InputError(f"unknown --scheduler {sched!r}; choose one of {', '.join(SCHEDULERS)} or model")
-    try: get_vocab(vocab)
+    try: v = get_vocab(vocab)
     except KeyError as e: raise InputError(e.args[0]) from None
     rows = read_captions(captions)[:limit]
     if not rows: raise InputError(f"{captions} holds no captions")
+    for n, r in enumerate(rows, 1):
+        if bad := [w for w in r.get('class_words') or [] if ' '.join(w.lower().split()) not in v.words]:
+            raise InputError(f"{captions}: caption {n} names class word(s) {bad} outside the {vocab} vocabulary; fix 'class_words' or choose --vocab")
     check_model(model)
     if device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
-    device = device or 'cpu'
+    device = check_device(device) or 'cpu'
     dtype = dtype or recipe_dtype(recipe, device)
     if dtype not in DTYPES: raise InputError(f"unknown --dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     extra = dict(recipe=recipe, scheduler=sched or 'model', dtype=str(get_dtype(dtype)).replace('torch.', ''))
+    _check_guidance_out(out_dir)
     _manifest(out_dir, guidance_settings(str(model), vocab, rows, cfg, seed, batch_size, extra, **gen), write=False)
     pipe = set_scheduler(load_pipeline(model, device, dtype=dtype), sched)
+    _check_capture(pipe, cfg, gen)
     n = write_guidance(pipe, rows, out_dir, vocab, cfg, seed, batch_size, sh, progress, str(model), extra, **gen)
     print(f"wrote {n} samples (shard {sh[0]}/{sh[1]}) in {time.time() - t0:.1f}s -> {out_dir}")
     return n
@@ -1011,12 +1080,16 @@ def load_captioner(path:str, # BLIP-2 folder or hub id, or 'random:NAME' (random
                               tokenizer=byte_level_standin(t['size'], t['specials']), num_query_tokens=model.config.num_query_tokens)
         return model.to(device).eval(), proc
     check_model(path, 'captioning model')
-    try: return (Blip2ForConditionalGeneration.from_pretrained(path, dtype=dtype).to(device).eval(), Blip2Processor.from_pretrained(path))
+    where = resolve_weights(path)
+    try: return (Blip2ForConditionalGeneration.from_pretrained(where, dtype=dtype).to(device).eval(), Blip2Processor.from_pretrained(where))
     except OSError as e: raise MissingInputError(f"cannot load the captioning model {path!r}: {str(e).splitlines()[0]}") from e
 
 def _pil(x):
     from PIL import Image
-    return x.convert('RGB') if isinstance(x, Image.Image) else Image.open(x).convert('RGB')
+    if isinstance(x, Image.Image): return x.convert('RGB')
+    try:
+        with Image.open(x) as im: return im.convert('RGB')
+    except (OSError, ValueError, SyntaxError) as e: raise InputError(f"cannot read image {x} (corrupt, truncated or not an image): {e}") from e
 
 # %% ../nbs/05_caption_masks.ipynb #00000071
 @torch.no_grad()
@@ -1050,29 +1123,56 @@ def caption_images(model, # BLIP-2 folder / hub id, or a loaded `Blip2ForConditi
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def list_images(root:str)->list:
-    "Sorted relative paths of the images under `root`."
+    "Sorted relative paths of the images under `root` (hidden files and folders left out)."
     root = Path(root)
-    if not root.is_dir(): raise MissingInputError(f"image folder {root} does not exist")
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS)
+    if not root.exists(): raise MissingInputError(f"image folder {root} does not exist")
+    if not root.is_dir(): raise InputError(f"{root} is a file; give the folder of images")
+    rel = (p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    return sorted(r for r in rel if not any(part.startswith('.') for part in r.split('/')))
+
+def check_images(files:list, # image paths
+                 progress:bool=True): # a progress bar (plain lines in logs)
+    "Raise one `InputError` naming the images that cannot be read (checked without decoding them fully)."
+    from glass.data import verify_image
+    bad = []
+    for f in progress_bar(files, desc='checking images', unit='img', disable=not progress):
+        try: verify_image(f)
+        except InputError as e: bad.append(str(e))
+    if bad: raise InputError(f"{len(bad)} of {len(files)} images cannot be read: {'; '.join(bad[:2])}{'; ...' if len(bad) > 2 else ''}")
+
+def _check_captions_out(out:str):
+    "Refuse an output that is a folder, sits under a file, or is an existing file that is not a captions JSONL."
+    p = Path(out)
+    if p.is_dir(): raise InputError(f"--out {out} is a folder; give a file name, e.g. {p / 'captions.jsonl'}")
+    if not p.is_file(): check_out_dir(p, '--out')
+    else:
+        try: rows = [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+        except (json.JSONDecodeError, UnicodeDecodeError): rows = None
+        ok = rows is not None and all(isinstance(r, dict) and set(r) == {'image', 'caption'} for r in rows)
+        if not ok: raise InputError(f"--out {out} exists and is not a captions file of `glass caption`; give a new file name")
 
 # %% ../nbs/05_caption_masks.ipynb #00000078
 @call_parse
 def caption_cmd(image_dir:str, # folder of images (searched recursively)
-                out:str='captions.jsonl', # output JSONL file
+                out:str='captions.jsonl', # output JSONL file (an earlier captions file there is replaced when the new one is whole)
                 model:str='Salesforce/blip2-opt-2.7b', # BLIP-2 folder or hub id, or random:NAME (random:blip2-opt-2.7b, random:blip2-mini)
                 batch_size:int=8, # images per batch
                 prompt:str=None, # text prompt the captions continue
                 max_new_tokens:int=30, # caption length limit in tokens
                 device:str=None, # default: cuda when available
+                check_data:bool_arg=True, # check that every image opens before the model loads (False: trust the images)
                 progress:bool=True): # progress lines; --no-progress: none
     "Caption every image under IMAGE_DIR with BLIP-2 into a JSONL file."
+    check_flags(('batch_size', batch_size, lambda v: v >= 1, 'at least 1'), ('max_new_tokens', max_new_tokens, lambda v: v >= 1, 'at least 1'))
+    check_device(device)
     rel = list_images(image_dir)
     if not rel: raise MissingInputError(f"no images ({', '.join(IMAGE_EXTS)}) under {image_dir}")
-    if Path(out).is_dir(): raise InputError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / 'captions.jsonl'}")
+    _check_captions_out(out)
     check_model(model, 'captioning model')
+    files = [Path(image_dir) / r for r in rel]
+    if check_data: check_images(files, progress)
     t0 = time.time()
-    caps = caption_images(model, [Path(image_dir) / r for r in rel], batch_size, prompt, max_new_tokens=max_new_tokens, device=device,
-                          progress=progress)
+    caps = caption_images(model, files, batch_size, prompt, max_new_tokens=max_new_tokens, device=device, progress=progress)
     write_jsonl(out, [dict(image=r, caption=c) for r, c in zip(rel, caps)])
     print(f"captioned {len(rel)} images in {time.time() - t0:.1f}s -> {out}")
     return out

@@ -19,7 +19,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import store_attr
-from fastcore.script import call_parse
+from fastcore.script import call_parse, bool_arg
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 from .metrics import confusion, semantic_iou
@@ -443,22 +443,26 @@ def generation_task(model, dataset, # samples without a transform (only `image` 
     return res, real, fake
 
 # %% ../nbs/09a_tasks.ipynb #0000003f
-def _image_list(src): # an image, a folder, or a list of them
+def _inside(p:Path, folder:Path): return folder is not None and p.resolve().is_relative_to(folder.resolve())
+
+def _image_list(src, # an image, a folder, or a list of them
+                skip:Path=None): # a folder whose images are left out (the outputs, when they are inside `src`)
     "(path, name) of each image: names are paths relative to a given folder (or file names), with their suffix."
     from glass.data import IMAGE_EXTS
-    if isinstance(src, (list, tuple)): return [q for p in src for q in _image_list(p)]
+    if isinstance(src, (list, tuple)): return [q for p in src for q in _image_list(p, skip)]
     p = Path(src)
     if p.is_dir():
         files = sorted(q for q in p.rglob('*') if q.suffix.lower() in IMAGE_EXTS and q.is_file()
-                       and not any(part.startswith('.') for part in q.relative_to(p).parts))
+                       and not any(part.startswith('.') for part in q.relative_to(p).parts) and not _inside(q, skip))
         if not files: raise InputError(f"no images found in {p}")
         return [(q, q.relative_to(p).as_posix()) for q in files]
     if not p.is_file(): raise MissingInputError(f"image not found: {p}")
     return [(p, p.name)]
 
-def _image_files(src): # an image, a folder, or a list of them
+def _image_files(src, # an image, a folder, or a list of them
+                 skip:Path=None): # a folder whose images are left out
     "(path, output name) of each image: the relative path without suffix, with it where two would collide; unique."
-    files = _image_list(src)
+    files = _image_list(src, skip)
     stem = lambda n: n.rsplit('.', 1)[0]
     counts = {}
     for _, n in files: counts[stem(n)] = counts.get(stem(n), 0) + 1
@@ -491,6 +495,26 @@ def overlay_figure(image:Tensor, # (3, H, W) in [0, 1]
     fig.suptitle(title, fontsize=8); fig.tight_layout()
     return fig
 
+def _read(f):
+    "The image `f` (RGB), a broken one as an `InputError` naming it."
+    from glass.core import load_image
+    try: return load_image(f)
+    except FileNotFoundError as e: raise MissingInputError(str(e)) from e
+    except ValueError as e: raise InputError(str(e)) from e
+
+def _check_segment(src, out_dir, size, num_slots, mask_source, progress:bool=True, check_data:bool=True):
+    "Check the flags, the output folder and every image before the model loads; return the (image, output name) pairs and the folder."
+    from glass.guidance import check_out_dir, check_images
+    if mask_source not in ('slot_attention', 'mlp_decoder'): raise InputError(f"mask_source={mask_source!r}; choose slot_attention or mlp_decoder")
+    if num_slots is not None and num_slots < 1: raise InputError(f"num_slots={num_slots}: at least one slot")
+    if size is not None and size < 1: raise InputError(f"size={size}: must be at least 1")
+    out = check_out_dir(out_dir, '--out')
+    if not isinstance(src, (list, tuple)) and Path(src).is_dir() and out.resolve() == Path(src).resolve():
+        raise InputError(f"--out {out} is the image folder itself: its outputs would be read as images next time; give another folder")
+    files = _image_files(src, skip=out)
+    if check_data: check_images([f for f, _ in files], progress)
+    return files, out
+
 # %% ../nbs/09a_tasks.ipynb #00000041
 @torch.no_grad()
 def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
@@ -498,24 +522,22 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
                    out_dir, # folder to write into (created)
                    size:int=None, # input side; None: the model's `config.image_size`
                    num_slots:int=None, mask_source:str='slot_attention', seed:int=0,
-                   encoder:str=None): # released checkpoints: the DINOv2 folder or hub id
+                   encoder:str=None, # released checkpoints: the DINOv2 folder or hub id
+                   progress:bool=True, # progress bars (plain lines in logs)
+                   check_data:bool=True): # check that every image opens before the model loads (False: trust the images)
     "Write slot masks (palette PNG), an overlay figure and the slots (safetensors) of each image; return the paths."
     import matplotlib.pyplot as plt
-    from safetensors.torch import save_file
-    from glass.core import load_image, to_tensor
+    from safetensors.torch import save
+    from glass.core import to_tensor, progress as bar
     from glass.data import ResizeCrop
     from glass.feature_decoder import patches_to_grid
-    if mask_source not in ('slot_attention', 'mlp_decoder'): raise InputError(f"mask_source={mask_source!r}; choose slot_attention or mlp_decoder")
-    if num_slots is not None and num_slots < 1: raise InputError(f"num_slots={num_slots}: at least one slot")
-    if size is not None and size < 1: raise InputError(f"size={size}: must be at least 1")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir(): raise InputError(f"{out} is a file; give a folder for the outputs")
-    files = _image_files(src)
+    files, out = _check_segment(src, out_dir, size, num_slots, mask_source, progress, check_data)
     model = load_model(model, encoder=encoder)
     size, g = size or model.config.image_size, torch.Generator().manual_seed(seed)
+    if size % model.encoder.patch_size: raise InputError(f"size={size}: the encoder needs a multiple of its patch size {model.encoder.patch_size}")
     written, dev = [], next(model.parameters()).device
-    for f, name in files:
-        x = ResizeCrop(image_size=size)(dict(image=to_tensor(load_image(f))))['image'][None]
+    for f, name in bar(files, desc='segment', unit='img', disable=not progress):
+        x = ResizeCrop(image_size=size)(dict(image=to_tensor(_read(f))))['image'][None]
         o = model.slots(x.to(dev), generator=g, num_slots=num_slots)
         m = o.head_mean_masks if mask_source == 'slot_attention' else patches_to_grid(model.feature_decoder(o.pre_slots).masks, *o.masks.shape[-2:])
         ids = slot_ids(m.cpu(), (size, size))[0]
@@ -523,8 +545,8 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
         stem.parent.mkdir(parents=True, exist_ok=True)
         _palette_png(ids.numpy(), Path(f'{stem}_masks.png'))
         fig = overlay_figure(x[0], ids, f.name); fig.savefig(f'{stem}_overlay.png', dpi=100); plt.close(fig)
-        save_file({'slots': o.slots[0].cpu().contiguous(), 'pre_slots': o.pre_slots[0].cpu().contiguous(),
-                   'masks': m[0].cpu().contiguous()}, f'{stem}_slots.safetensors')
+        Path(f'{stem}_slots.safetensors').write_bytes(save({'slots': o.slots[0].cpu().contiguous(), 'pre_slots': o.pre_slots[0].cpu().contiguous(),
+                                                            'masks': m[0].cpu().contiguous()}))  # bytes, then a plain write: the user's umask
         written.append({k: Path(f'{stem}_{k}.{e}') for k, e in (('masks', 'png'), ('overlay', 'png'), ('slots', 'safetensors'))})
     return written
 
@@ -537,7 +559,8 @@ def segment_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 num_slots:int=None, # number of slots (default: the model's)
                 mask_source:str='slot_attention', # slot_attention or mlp_decoder
                 seed:int=0, # seed of the initial slots
-                encoder:str=None): # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
+                encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
+                check_data:bool_arg=True): # check that every image opens before the model loads (False: trust the images)
     "Segment an image or a folder of images into slots."
-    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder)
+    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder, check_data=check_data)
     print(f'wrote masks, overlays and slots of {len(w)} image(s) into {out}')

@@ -5,13 +5,14 @@
 # %% auto #0
 __all__ = ['SOURCES', 'CACHE_DTYPES', 'GLASS_BUILDER', 'CKPT_RE', 'CKPT_FILES', 'RUN_PRESETS', 'STAGE2_PRESETS', 'ToyModel',
            'TrainConfig', 'DataConfig', 'RunConfig', 'import_obj', 'build_glass', 'build_model', 'check_model',
-           'check_run', 'epoch_order', 'index_stream', 'StepSampler', 'data_transform', 'train_dataset', 'val_dataset',
-           'val_protocol', 'LatentEncoder', 'cache_folder', 'CachedDataset', 'cached_dataset', 'WarmupCosine',
-           'make_optimizer', 'EMA', 'list_checkpoints', 'latest_checkpoint', 'write_checkpoint', 'prune_checkpoints',
-           'trainable_state', 'load_trainable', 'rng_state', 'set_rng_state', 'LossModule', 'Callback', 'NonFiniteLoss',
-           'Learner', 'check_resume', 'resume_check', 'CorruptCheckpoint', 'read_checkpoint', 'CheckpointCB',
-           'ProgressCB', 'LogCB', 'log_row', 'start_wandb', 'CheckDataCB', 'CacheCB', 'ValidateCB', 'train', 'tiny_run',
-           'run_preset', 'stage2_run', 'preset_table', 'train_cmd']
+           'check_run_folder', 'check_run', 'epoch_order', 'index_stream', 'StepSampler', 'data_transform',
+           'train_dataset', 'val_dataset', 'val_protocol', 'LatentEncoder', 'cache_folder', 'CachedDataset',
+           'cached_dataset', 'WarmupCosine', 'make_optimizer', 'EMA', 'list_checkpoints', 'latest_checkpoint',
+           'follow_umask', 'write_checkpoint', 'prune_checkpoints', 'trainable_state', 'load_trainable', 'rng_state',
+           'set_rng_state', 'LossModule', 'Callback', 'NonFiniteLoss', 'Learner', 'check_resume', 'resume_check',
+           'CorruptCheckpoint', 'read_checkpoint', 'CheckpointCB', 'ProgressCB', 'LogCB', 'log_row', 'start_wandb',
+           'CheckDataCB', 'CacheCB', 'ValidateCB', 'train', 'tiny_run', 'run_preset', 'stage2_run', 'preset_table',
+           'train_cmd']
 
 # %% ../nbs/07_train.ipynb #00000002
 import os, re, sys, json, math, time, random, shutil, importlib, inspect, uuid, copy, hashlib
@@ -253,13 +254,25 @@ def check_model(run:RunConfig, files:bool=True):
     if files and run.init_from is not None: check_start(run.init_from, c)
     return c
 
+def check_run_folder(out_dir, # the run folder
+                     cache_dir=None): # `data.cache_dir`, which may lie inside it
+    "Refuse a run folder that is a file, lies under a file, or holds files but no `run.json` (someone else's folder)."
+    from glass.guidance import check_out_dir
+    p = Path(out_dir)
+    if p.exists() and not p.is_dir(): raise InputError(f"the run folder {out_dir} is a file; choose a folder")
+    check_out_dir(p, 'the run folder')
+    if p.is_dir() and not (p / 'run.json').exists():
+        cache = Path(cache_dir).resolve() if cache_dir else None
+        other = sorted(q.name for q in p.iterdir() if not q.name.startswith('.') and not (cache and cache.is_relative_to(q.resolve())))
+        if other: raise InputError(f"the run folder {p} holds files ({', '.join(other[:3])}{', ...' if len(other) > 3 else ''}) but no run.json: "
+                                   "not a glass run; choose a new or empty folder")
+
 def check_run(run:RunConfig, # the run
               out_dir=None, # its run folder (must not be a file)
               files:bool=True, # check the data folders (False: a dataset is given)
               model:bool=True): # check `init_from` (False: a model is given)
     "Check a run before any work; raise an `InputError` naming the field."
-    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise InputError(f"the run folder {out_dir} is a file; choose a folder")
+    if out_dir is not None: check_run_folder(out_dir, run.data.cache_dir)
     f = import_obj(run.builder)
     if run.builder == GLASS_BUILDER: check_model(run, files=model)
     elif run.init_from is not None and 'init_from' not in inspect.signature(f).parameters:
@@ -447,6 +460,12 @@ def latest_checkpoint(out_dir): # a run folder
     return ck[-1] if ck else None
 
 # %% ../nbs/07_train.ipynb #00000024
+def follow_umask(folder): # a folder just written
+    "Give the files under `folder` the mode a plain `open` gives (0666 less the umask): safetensors writes 0600 files."
+    m = os.umask(0); os.umask(m)
+    for p in Path(folder).rglob('*'):
+        if p.is_file(): p.chmod(0o666 & ~m)
+
 def write_checkpoint(folder, # the checkpoint folder, e.g. `run/ckpt-000120`
                      tensors:dict, # file name -> object for `torch.save`
                      jsons:dict, # file name -> JSON-serialisable object (written last)
@@ -457,6 +476,7 @@ def write_checkpoint(folder, # the checkpoint folder, e.g. `run/ckpt-000120`
     for name, obj in tensors.items(): torch.save(obj, tmp / name)
     if model is not None: (model.save_pretrained if hasattr(model, 'save_pretrained') else model)(tmp / 'model')
     for name, obj in jsons.items(): (tmp / name).write_text(json.dumps(obj, indent=2))
+    follow_umask(tmp)
     if folder.exists(): shutil.rmtree(folder)
     os.replace(tmp, folder)
     return folder
@@ -786,7 +806,7 @@ class CheckpointCB(Callback):
 def _write_atomic(dst:Path, write): # the folder to (re)place; a function that writes a folder given its path
     "Write a folder with `write` into `dst.tmp`, then move it to `dst`."
     tmp = dst.with_name(dst.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True)
-    write(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
+    write(tmp); follow_umask(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
 
 # %% ../nbs/07_train.ipynb #0000003d
 class ProgressCB(Callback):
@@ -895,6 +915,14 @@ def validate(self:ValidateCB, l:Learner):
     l.acc.wait_for_everyone()
 
 # %% ../nbs/07_train.ipynb #00000044
+def _build(run:RunConfig):
+    "`build_model(run)`, with a part that cannot be loaded (a missing folder, a hub id neither cached nor reachable) as an `InputError`."
+    try: return build_model(run)
+    except OSError as e:
+        parts = ', '.join(f'model.{k}={v!r}' for k, v in (run.model or {}).items() if k in ('encoder', 'decoder') and v not in (None, 'tiny'))
+        raise InputError(f"cannot load the model's parts ({parts or run.builder}): {str(e).splitlines()[0]}; "
+                         "give local folders, or download them where the hub can be reached") from e
+
 def train(run:RunConfig, # what to train and how
           out_dir, # run folder: checkpoints, `model/`, `log.jsonl`, `val/`, `wandb/`
           resume:bool=True, # continue from the newest checkpoint in `out_dir`
@@ -904,7 +932,7 @@ def train(run:RunConfig, # what to train and how
     "Train a model as `run` says; return the `Learner`."
     check_run(run, out_dir, files=dataset is None, model=model is None)
     seed_everything(run.train.seed)
-    model = model if model is not None else build_model(run)
+    model = model if model is not None else _build(run)
     dataset = dataset if dataset is not None else train_dataset(run.data)
     cbs = [CheckDataCB(), *([CacheCB()] if run.data.cache_dir else []), CheckpointCB(), ProgressCB(), LogCB(), *(cbs or [])]
     if run.train.val_every and (vd := val_dataset(run.data)) is not None: cbs.append(ValidateCB(vd, val_protocol(run.data)))
@@ -1131,8 +1159,11 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
     if print_config: print(json.dumps(run.to_dict(), indent=2)); return
     if out is None: raise InputError("OUT_DIR (the run folder) is required; only --print_config runs without it")
     if resume: resume_check(out, run)
+    if resume and latest_checkpoint(out) is None and os.environ.get('RANK', '0') == '0': print(f"glass train: no checkpoint in {out} to resume; starting the run from step 0", file=sys.stderr)
     l = train(run, out, resume=resume)
-    if l.main: print(f"glass train: {l.step} steps; model in {out / 'model'}")
+    logs = f"; wandb ({run.train.wandb}) logs in {out / 'wandb'}" if run.train.wandb != 'disabled' else ''
+    if run.train.wandb == 'offline': logs += ' (`wandb sync` uploads them)'
+    if l.main: print(f"glass train: {l.step} steps; model in {out / 'model'}{logs}")
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # leave the process group before the interpreter exits: torn down at exit, gloo's threads can abort a
         # finished process ("terminate called without an active exception", seen under `pytest -n 2`)
