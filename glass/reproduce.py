@@ -117,6 +117,24 @@ def available_gib() -> float:
         with open('/proc/meminfo') as f: return next(int(l.split()[1]) for l in f if l.startswith('MemAvailable:')) / 2**20
     except (OSError, StopIteration): return float('inf')
 
+# %% ../nbs/14_reproduce.ipynb #b6f26a81
+_MEASURE = '''import os, sys, json
+pid = os.fork()
+if pid == 0:
+    try: os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as e: sys.stderr.write(f"{sys.argv[2]}: {e}\\n"); os._exit(127)
+open(sys.argv[1], 'w').write(f"{pid}\\n")
+_, status, ru = os.wait4(pid, 0)
+open(sys.argv[1], 'a').write(json.dumps([ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime]))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)'''  # runs the command as its child; writes its pid, then its peak (MiB) and CPU seconds
+
+def _hwm_mib(pid) -> float:
+    "Peak resident memory (MiB) of a running process so far (VmHWM; 0 when it cannot be read)."
+    try:
+        with open(f'/proc/{pid}/status') as f: return next(int(l.split()[1]) for l in f if l.startswith('VmHWM:')) / 1024
+    except (OSError, StopIteration, ValueError): return 0.
+
 # %% ../nbs/14_reproduce.ipynb #6aa84bdb
 def run_measured(argv:list, # the command and its arguments
                  cwd=None, # working folder
@@ -125,17 +143,20 @@ def run_measured(argv:list, # the command and its arguments
                  min_available_gib:float=1.0, # stop the command if the machine's available memory falls below this
                 ) -> dict: # rc, seconds, cpu_seconds, peak_rss_mib, out, err, killed (None, 'timeout' or 'memory')
     "Run a command to its end; return its exit status, output, wall and CPU time and peak resident memory."
-    with tempfile.TemporaryFile('w+') as fo, tempfile.TemporaryFile('w+') as fe:
-        t0, killed = time.time(), None
-        p = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=fo, stderr=fe, text=True)
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid: break
+    with tempfile.TemporaryDirectory() as d:
+        fo, fe, rep = open(Path(d) / 'out', 'w+'), open(Path(d) / 'err', 'w+'), Path(d) / 'rusage'
+        t0, killed, seen = time.time(), None, 0.
+        p = subprocess.Popen([sys.executable, '-c', _MEASURE, str(rep), *map(str, argv)], cwd=cwd, env={**os.environ, **(env or {})},
+                             stdout=fo, stderr=fe, text=True, start_new_session=True)
+        while p.poll() is None:
+            lines = rep.read_text().splitlines() if rep.is_file() else []
+            if lines: seen = max(seen, _hwm_mib(lines[0]))
             if killed is None and timeout is not None and time.time() - t0 > timeout: killed = 'timeout'
             if killed is None and available_gib() < min_available_gib: killed = 'memory'
-            if killed: p.kill()
+            if killed: os.killpg(p.pid, 9)  # the command and what it started
             time.sleep(0.2)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        fo.seek(0); fe.seek(0)
-        return dict(rc=p.returncode, seconds=round(time.time() - t0, 2), cpu_seconds=round(ru.ru_utime + ru.ru_stime, 2),
-                    peak_rss_mib=round(ru.ru_maxrss / 1024), out=fo.read(), err=fe.read(), killed=killed)  # ru_maxrss: KiB (Linux)
+        lines = rep.read_text().splitlines() if rep.is_file() else []
+        peak, cpu = json.loads(lines[1]) if len(lines) > 1 else (seen, None)
+        fo.seek(0); fe.seek(0); out, err = fo.read(), fe.read(); fo.close(); fe.close()
+        return dict(rc=p.returncode, seconds=round(time.time() - t0, 2), cpu_seconds=None if cpu is None else round(cpu, 2),
+                    peak_rss_mib=round(peak), out=out, err=err, killed=killed)
