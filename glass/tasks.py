@@ -433,7 +433,7 @@ def generation_task(model, dataset, # samples without a transform (only `image` 
     tf, g, real, fake = ResizeCrop(image_size=s), torch.Generator().manual_seed(seed), [], []
     idx = list(range(min(n, len(dataset))))
     for j in tqdm(range(0, len(idx), batch_size), desc='generate', disable=not progress):
-        x = collate([tf(dataset[i]) for i in idx[j:j + batch_size]])['image']
+        x = collate([tf({'image': dataset[i]['image']}) for i in idx[j:j + batch_size]])['image']  # images only: masks of other sizes would not stack
         real.append(x); fake.append(reconstruct(model, x, num_inference_steps, guidance_scale, scheduler, g))
     real, fake = torch.cat(real), torch.cat(fake)
     res = dict(task='generation', n=len(real), encoder_frechet_distance=encoder_frechet_distance(model.encoder, real, fake, s),

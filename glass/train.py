@@ -1018,7 +1018,7 @@ RUN_PRESETS = {
         data=dict(root=('data/guidance/voc', _ours('a path: --data_root, a `glass guidance` output folder')),
                   val_source=('voc', _ours('VOC 2012 val, when train.val_every > 0')),
                   val_root=('data/VOC2012', _ours('a path: --val_root, a VOC2012 folder')),
-                  protocol=('dinosaur', _ours("glass.evaluate's preset closest to the VOC protocols today"))),
+                  protocol=('glass-voc', "glass.evaluate's glass-voc preset: the released evaluation's rules on VOC 2012 val, 6 slots (GLASS's own VOC protocol is not published)")),
         train=dict(steps=(250_000, _ours("VOC's training set (trainaug, 10,582 images) is 11x smaller than COCO's")))),
     'lsd-coco': _vary(_GLASS_COCO,
         model=dict(lambda_sem=(0.0, f'{_LSD}: the diffusion loss alone'), lambda_inst=(0.0, f'{_LSD}: the diffusion loss alone'),
