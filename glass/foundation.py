@@ -8,9 +8,10 @@ __all__ = ['SPECIAL_TOKENS', 'MAX_LENGTH', 'SCHEDULER_CONFIG', 'WORLD_DEFAULTS',
            'fp16_megabytes', 'step_generator', 'draw_seeds', 'scene_batch', 'lr_at', 'save_checkpoint',
            'load_checkpoint', 'fit', 'vae_loss', 'train_vae', 'measure_scaling_factor', 'same_state', 'class_words',
            'training_prompt', 'encode_prompts', 't2i_loss', 'train_t2i', 'imagenet_normalize', 'patchify', 'mim_head',
-           'mim_loss', 'train_dino', 'patch_labels', 'patch_features', 'linear_probe', 'make_pipeline', 'save_pipeline',
-           'save_dino', 'folder_megabytes', 'show_samples', 'pretrain_tinyworld', 'assets_dir', 'ship',
-           'pretrain_tinyworld_cmd']
+           'mim_loss', 'train_dino', 'colour_jitter', 'random_boxes', 'crop_resize', 'DistillHead', 'Teacher',
+           'teacher_momentum', 'distill_loss', 'train_distill', 'patch_labels', 'encoder_input', 'patch_features',
+           'linear_probe', 'feature_clusters', 'make_pipeline', 'save_pipeline', 'save_dino', 'folder_megabytes',
+           'show_samples', 'pretrain_tinyworld', 'assets_dir', 'shipped_names', 'ship', 'pretrain_tinyworld_cmd']
 
 # %% ../nbs/11_foundation.ipynb #00000002
 import json, math, os, tempfile, textwrap, time
@@ -80,9 +81,9 @@ def unet_config(channels:tuple=(48, 96), # channels of the two down blocks
 SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule='scaled_linear', beta_start=0.00085, beta_end=0.012,
                         prediction_type='epsilon', clip_sample=False)
 
-WORLD_DEFAULTS = {  # per tiny world: steps per stage, the encoder's input side and pre-training objective
+WORLD_DEFAULTS = {  # per tiny world: steps per stage, the side the encoder is used at, its pre-training objective
     'shapes': dict(vae_steps=400, t2i_steps=4000, dino_steps=600, encoder_size=64, objective='mim'),
-    'parts': dict(vae_steps=600, t2i_steps=5000, dino_steps=1500, encoder_size=96, objective='distill')}
+    'parts': dict(vae_steps=600, t2i_steps=4000, dino_steps=1500, encoder_size=96, objective='distill')}
 
 def dino_config(patch_size:int=4, # pixels per patch side
                 hidden_size:int=96, # width
@@ -108,12 +109,11 @@ def build_models(seed:int=0, # seed of the random initialisation
     from diffusers import AutoencoderKL, UNet2DConditionModel, DDPMScheduler
     from transformers import CLIPTextModel, Dinov2Model
     tc = text_encoder_config(**{'vocab_size': len(tinyworld_vocab(world)), **(text or {})})
-    dino = {'size': WORLD_DEFAULTS[get_world(world).name]['encoder_size'], **(dino or {})}
     return dict(tokenizer=make_tokenizer(world=world), scheduler=DDPMScheduler(**SCHEDULER_CONFIG),
                 text_encoder=seeded(seed, CLIPTextModel, tc),
                 vae=seeded(seed + 1, AutoencoderKL, **vae_config(**(vae or {}))),
                 unet=seeded(seed + 2, UNet2DConditionModel, **unet_config(cross_attention_dim=tc.hidden_size, **(unet or {}))),
-                dino=seeded(seed + 3, Dinov2Model, dino_config(**dino)))
+                dino=seeded(seed + 3, Dinov2Model, dino_config(**(dino or {}))))
 
 # %% ../nbs/11_foundation.ipynb #00000012
 def fp16_megabytes(*models:nn.Module):
@@ -166,9 +166,11 @@ def load_checkpoint(path:Path, modules:dict, opt:torch.optim.Optimizer, # checkp
     if not Path(path).is_file(): return 0, []
     state = torch.load(path, weights_only=True)
     if None not in (total, state.get('total')) and state['total'] != total:
-        raise ValueError(f"{path}: checkpoint of a {state['total']}-step run, asked to resume a {total}-step run "
+        raise InputError(f"{path}: checkpoint of a {state['total']}-step run, asked to resume a {total}-step run "
                          "(its learning-rate schedule would differ); delete the file or ask for the same steps")
-    if set(state['modules']) != set(modules): raise ValueError(f'{path}: checkpoint holds {sorted(state["modules"])}, not {sorted(modules)}')
+    if set(state['modules']) != set(modules):
+        raise InputError(f'{path}: checkpoint holds {sorted(state["modules"])}, not {sorted(modules)} (another objective?); '
+                         'delete the file or use another folder')
     for k, m in modules.items(): m.load_state_dict(state['modules'][k])
     opt.load_state_dict(state['opt'])
     return state['step'], state['losses']
@@ -335,13 +337,123 @@ def train_dino(dino, # a `Dinov2Model`
                mask_ratio:float=0.5, # fraction of patches masked
                seed:int=0, # seed of the scene draws and masks
                ckpt:Path=None, # checkpoint file (resumed from if present)
-               every:int=100): # steps between checkpoints
+               every:int=100, # steps between checkpoints
+               world:str='shapes'): # the tiny world
     "Pre-train `dino` by masked-patch reconstruction on tiny-world scenes; return the per-step losses."
     head = seeded(seed, mim_head, dino)
     def step(i):
         g = step_generator(seed, i)
-        return mim_loss(dino, head, scene_batch(draw_seeds(g, batch_size), dino.config.image_size)[0], g, mask_ratio)
+        return mim_loss(dino, head, scene_batch(draw_seeds(g, batch_size), dino.config.image_size, world)[0], g, mask_ratio)
     return fit(step, dict(dino=dino, head=head), steps, lr, ckpt, every, desc='dinov2')
+
+# %% ../nbs/11_foundation.ipynb #ae9faea6
+def colour_jitter(x:torch.Tensor, # (b, 3, H, W) in [0, 1]
+                  g:torch.Generator, # the step's generator
+                  p_gray:float=0.2): # probability of a grey image
+    "Shuffle each image's RGB channels, change contrast (x0.6-1.4) and brightness (+-0.2), sometimes make it grey."
+    b = len(x)
+    perm = torch.argsort(torch.rand(b, 3, generator=g), 1)
+    x = torch.gather(x, 1, perm[:, :, None, None].expand_as(x))
+    c, br = 0.6 + 0.8 * torch.rand(b, 1, 1, 1, generator=g), 0.4 * torch.rand(b, 1, 1, 1, generator=g) - 0.2
+    m = x.mean((1, 2, 3), keepdim=True)
+    x = (x - m) * c + m + br
+    gray = (torch.rand(b, generator=g) < p_gray)[:, None, None, None]
+    return torch.where(gray, x.mean(1, keepdim=True).expand_as(x), x).clamp(0, 1)
+
+def random_boxes(b:int, side:int, lo:float, hi:float, g:torch.Generator): # images; image side; area share range; generator
+    "Square crop boxes (y0, x0, h, w) covering a uniform share in [lo, hi] of the image area: (b, 4) int64."
+    h = (side * (lo + (hi - lo) * torch.rand(b, generator=g)).sqrt()).round().long().clamp(4, side)
+    y0, x0 = (torch.rand(b, generator=g) * (side - h + 1)).long(), (torch.rand(b, generator=g) * (side - h + 1)).long()
+    return torch.stack([y0, x0, h, h], 1)
+
+def crop_resize(x:torch.Tensor, boxes:torch.Tensor, side:int): # (b, 3, H, W); (b, 4) boxes; output side
+    "Each image's box, resized to `side` x `side` (bilinear, antialiased, as `glass.data.ResizeCrop`)."
+    return torch.cat([F.interpolate(im[None, :, y0:y0 + h, x0:x0 + w], size=(side, side), mode='bilinear', antialias=True,
+                                    align_corners=False) for im, (y0, x0, h, w) in zip(x, boxes.tolist())]).clamp(0, 1)
+
+# %% ../nbs/11_foundation.ipynb #8af72ea9
+class DistillHead(nn.Module):
+    "Token -> cosine similarities to `k` prototypes: a 3-layer MLP to a bottleneck, L2-normalised (DINO's head)."
+    def __init__(self, d:int, hidden:int=256, bottleneck:int=64, k:int=512):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, bottleneck))
+        self.prototypes = nn.Parameter(torch.randn(k, bottleneck) * 0.02)
+    def forward(self, x): return F.normalize(self.mlp(x), dim=-1) @ F.normalize(self.prototypes, dim=-1).T
+
+class Teacher(nn.Module):
+    "The teacher: frozen copies of the student's backbone and head, updated as their moving average, and the two centres."
+    def __init__(self, dino, head:DistillHead):
+        super().__init__()
+        import copy
+        self.dino, self.head = copy.deepcopy(dino), copy.deepcopy(head)
+        self.requires_grad_(False)
+        k = head.prototypes.shape[0]
+        self.register_buffer('centre_cls', torch.zeros(k)); self.register_buffer('centre_patch', torch.zeros(k))
+
+    @torch.no_grad()
+    def update(self, dino, head, m:float): # the student's backbone and head; momentum
+        "Move every weight to `m` * itself + (1 - `m`) * the student's."
+        for t, s in zip([*self.dino.parameters(), *self.head.parameters()], [*dino.parameters(), *head.parameters()]):
+            t.mul_(m).add_(s.detach(), alpha=1 - m)
+
+def teacher_momentum(step:int, steps:int, m0:float=0.99): # step; total steps; first momentum
+    "The teacher's momentum at `step`: from `m0` up to 1 on a cosine."
+    return 1 - (1 - m0) * (math.cos(math.pi * min(1.0, step / max(1, steps))) + 1) / 2
+
+# %% ../nbs/11_foundation.ipynb #51a55cea
+def _ce(t:torch.Tensor, s:torch.Tensor): return -(t * F.log_softmax(s, -1)).sum(-1)
+
+def distill_loss(dino, head, teacher:Teacher, # the student's backbone and head; the teacher
+                 images:torch.Tensor, # (b, 3, H, W) scenes in [0, 1]
+                 g:torch.Generator, # the step's generator
+                 side:int=64, # side of the global views
+                 local_side:int=32, # side of the local crops
+                 n_local:int=2, # local crops per scene
+                 scale:tuple=(0.2, 1.0), # area share of the global crop
+                 local_scale:tuple=(0.1, 0.35), # area share of the local crops
+                 mask_max:float=0.5, # a scene's masked share is uniform in [0, mask_max]
+                 tau_s:float=0.1, tau_t:float=0.04, # student and teacher temperatures
+                 centre_momentum:float=0.9): # momentum of the centres
+    "The patch (iBOT) plus image (DINO) self-distillation loss of one batch; updates the teacher's centres."
+    b, H, p = len(images), images.shape[-1], dino.config.patch_size
+    base, gs = crop_resize(images, random_boxes(b, H, *scale, g), side), side // p
+    flip = (torch.rand(b, generator=g) < 0.5)[:, None, None, None]
+    student_view, teacher_view = colour_jitter(base, g), colour_jitter(torch.where(flip, base.flip(-1), base), g)
+    local = [colour_jitter(crop_resize(images, random_boxes(b, H, *local_scale, g), local_side), g) for _ in range(n_local)]
+    with torch.no_grad():
+        tl = teacher.head(teacher.dino(pixel_values=imagenet_normalize(teacher_view)).last_hidden_state)  # (b, 1 + gs*gs, k)
+        t_cls = F.softmax((tl[:, 0] - teacher.centre_cls) / tau_t, -1)
+        t_patch = F.softmax((tl[:, 1:] - teacher.centre_patch) / tau_t, -1).view(b, gs, gs, -1)
+        t_patch = torch.where(flip, t_patch.flip(2), t_patch).view(b, gs * gs, -1)  # back to the student's geometry
+    mask = torch.rand(b, gs * gs, generator=g) < mask_max * torch.rand(b, 1, generator=g)
+    sl = head(dino(pixel_values=imagenet_normalize(student_view), bool_masked_pos=mask).last_hidden_state) / tau_s
+    loss_cls = _ce(t_cls, sl[:, 0]).mean() + sum(_ce(t_cls, head(dino(pixel_values=imagenet_normalize(v)).last_hidden_state[:, 0]) / tau_s).mean()
+                                                 for v in local)
+    with torch.no_grad():
+        teacher.centre_cls.lerp_(tl[:, 0].mean(0), 1 - centre_momentum)
+        teacher.centre_patch.lerp_(tl[:, 1:].mean((0, 1)), 1 - centre_momentum)
+    return _ce(t_patch, sl[:, 1:]).mean() + loss_cls / (1 + n_local)
+
+# %% ../nbs/11_foundation.ipynb #0dff208d
+def train_distill(dino, # a `Dinov2Model` (at the end it holds the teacher's weights)
+                  steps:int, # training steps
+                  batch_size:int=32, # scenes per step
+                  lr:float=5e-4, # peak learning rate
+                  seed:int=0, # seed of the head's initialisation, scene draws, views and masks
+                  ckpt:Path=None, # checkpoint file (resumed from if present)
+                  every:int=100, # steps between checkpoints
+                  world:str='parts', # the tiny world
+                  **kwargs): # of `distill_loss`
+    "Pre-train `dino` by self-distillation (`distill_loss`) on tiny-world scenes; return the per-step losses."
+    head = seeded(seed, DistillHead, dino.config.hidden_size)
+    teacher = Teacher(dino, head)
+    def step(i):
+        if i: teacher.update(dino, head, teacher_momentum(i - 1, steps))
+        g = step_generator(seed, i)
+        return distill_loss(dino, head, teacher, scene_batch(draw_seeds(g, batch_size), 64, world)[0], g, **kwargs)
+    losses = fit(step, dict(dino=dino, head=head, teacher=teacher), steps, lr, ckpt, every, desc='dinov2')
+    dino.load_state_dict(teacher.dino.state_dict())
+    return losses
 
 # %% ../nbs/11_foundation.ipynb #00000033
 def patch_labels(semantic:torch.Tensor, p:int, n_classes:int=len(CLASSES)): # (b, H, W) classes; patch side
@@ -349,34 +461,70 @@ def patch_labels(semantic:torch.Tensor, p:int, n_classes:int=len(CLASSES)): # (b
     onehot = F.one_hot(semantic.long(), n_classes).permute(0, 3, 1, 2).float()
     return patchify(onehot, p).view(*patchify(onehot, p).shape[:2], n_classes, p * p).sum(-1).argmax(-1)
 
+def encoder_input(images:torch.Tensor, side:int): # (b, 3, H, W) in [0, 1]; the encoder's input side
+    "Images resized to `side` (bilinear, antialiased, as `glass.data.ResizeCrop` does) unless they have that side."
+    if images.shape[-1] == side: return images
+    return F.interpolate(images, size=(side, side), mode='bilinear', antialias=True, align_corners=False).clamp(0, 1)
+
 @torch.no_grad()
-def patch_features(dino, seeds:list, batch_size:int=64): # model; scene seeds; scenes per pass
-    "Final-layer patch tokens (n * patches, d) and their majority classes (n * patches,) for `seeds`."
-    feats, labels = [], []
+def patch_features(dino, seeds:list, batch_size:int=64, # model; scene seeds; scenes per pass
+                   world:str='shapes', # the tiny world
+                   side:int=None, # encoder input side (default: the model's `image_size`)
+                   instances:bool=False): # also return the 64 px instance maps
+    "Final-layer patch tokens (n, patches, d) and their majority classes (n, patches) for `seeds` (and instance maps)."
+    side = side or dino.config.image_size
+    feats, labels, inst = [], [], []
     for i in range(0, len(seeds), batch_size):
-        imgs, sem, _ = scene_batch(seeds[i:i + batch_size], dino.config.image_size)
-        feats.append(dino(pixel_values=imagenet_normalize(imgs)).last_hidden_state[:, 1:].flatten(0, 1))
-        labels.append(patch_labels(sem, dino.config.patch_size).flatten())
-    return torch.cat(feats).float(), torch.cat(labels)
+        sc = [render_scene(s, 64, world) for s in seeds[i:i + batch_size]]
+        imgs = torch.from_numpy(np.stack([s.image for s in sc])).permute(0, 3, 1, 2).float() / 255
+        feats.append(dino(pixel_values=imagenet_normalize(encoder_input(imgs, side))).last_hidden_state[:, 1:])
+        labels.append(cell_majority(torch.from_numpy(np.stack([s.semantic for s in sc])), side // dino.config.patch_size))
+        inst.append(torch.from_numpy(np.stack([s.instance for s in sc])))
+    out = torch.cat(feats).float(), torch.cat(labels)
+    return (*out, torch.cat(inst)) if instances else out
 
 # %% ../nbs/11_foundation.ipynb #00000035
 def linear_probe(dino, # a `Dinov2Model`
                  n_train:int=500, # train-split scenes to fit the probe on
                  n_test:int=200, # test-split scenes to measure it on
                  steps:int=200, # full-batch Adam steps
-                 seed:int=0): # seed of the probe's initialisation
-    "Fit a linear classifier from patch tokens to patch classes; return its test-split accuracies."
-    xtr, ytr = patch_features(dino, list(split_seeds('train', n_train)))
-    xte, yte = patch_features(dino, list(split_seeds('test', n_test)))
+                 seed:int=0, # seed of the probe's initialisation
+                 world:str='shapes', # the tiny world
+                 side:int=None): # encoder input side (default: the model's `image_size`)
+    "Fit a linear classifier from patch tokens to patch classes; return its test-split accuracies (overall, foreground, per class)."
+    classes = get_world(world).classes
+    xtr, ytr = (t.flatten(0, 1) for t in patch_features(dino, list(split_seeds('train', n_train)), world=world, side=side))
+    xte, yte = (t.flatten(0, 1) for t in patch_features(dino, list(split_seeds('test', n_test)), world=world, side=side))
     mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
     xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
-    probe = seeded(seed, nn.Linear, xtr.shape[1], len(CLASSES))
+    probe = seeded(seed, nn.Linear, xtr.shape[1], len(classes))
     opt = torch.optim.Adam(probe.parameters(), lr=0.05)
     for _ in range(steps):
         opt.zero_grad(); F.cross_entropy(probe(xtr), ytr).backward(); opt.step()
     with torch.no_grad(): hit = (probe(xte).argmax(1) == yte).float()
     fg = yte > 0
-    return dict(accuracy=hit.mean().item(), foreground_accuracy=hit[fg].mean().item(), background_share=1 - fg.float().mean().item())
+    per_class = {c: hit[yte == i].mean().item() for i, c in enumerate(classes) if i and (yte == i).any()}
+    return dict(accuracy=hit.mean().item(), foreground_accuracy=hit[fg].mean().item(), background_share=1 - fg.float().mean().item(),
+                per_class=per_class)
+
+@torch.no_grad()
+def feature_clusters(dino, # a `Dinov2Model`
+                     n:int=200, # test-split scenes
+                     k:int=6, # clusters per scene
+                     world:str='shapes', # the tiny world
+                     side:int=None, # encoder input side (default: the model's `image_size`)
+                     iters:int=10): # Lloyd steps
+    "Object discovery by k-means of each scene's normalised patch tokens: mBO^i and FG-ARI (percent) against the instances."
+    from glass.evaluate import farthest_centres, lloyd_step, sq_dists
+    from glass.metrics import DiscoveryMetrics
+    x, _, inst = patch_features(dino, list(split_seeds('test', n)), world=world, side=side, instances=True)
+    x, gs = F.normalize(x, dim=-1), (side or dino.config.image_size) // dino.config.patch_size
+    c = farthest_centres(x, k)
+    for _ in range(iters): c = lloyd_step(x, c)
+    ids = sq_dists(x, c).argmin(-1).view(-1, gs, gs)
+    pred = F.interpolate(ids[:, None].float(), size=inst.shape[-2:], mode='nearest')[:, 0].long()
+    m = DiscoveryMetrics(ignore_background=True); m.update(pred, inst, inst, None); r = m.compute()
+    return dict(k=k, mbo_i=100 * r['mbo_i'], fg_ari=100 * r['fg_ari'])
 
 # %% ../nbs/11_foundation.ipynb #0000003a
 def make_pipeline(tokenizer, text_encoder, vae, unet, scheduler=None): # the trained parts; scheduler: DDIM by default
@@ -435,23 +583,33 @@ def _timed(report:dict, name:str, f, *args, **kwargs):
     return out
 
 def pretrain_tinyworld(out_dir, # folder for checkpoints, the two model folders and the report
-                       vae_steps:int=400, t2i_steps:int=4000, dino_steps:int=600, # steps per stage
+                       world:str='shapes', # the tiny world: 'shapes' or 'parts'
+                       vae_steps:int=None, t2i_steps:int=None, dino_steps:int=None, # steps per stage (None: `WORLD_DEFAULTS`)
                        batch_size:int=32, # scenes per step (every stage)
                        seed:int=0, # seed of initialisation and data
                        probe_scenes:tuple=(500, 200), # train / test scenes of the linear probe
                        scale_scenes:int=256, # validation scenes measuring the VAE's scaling factor
                        every:int=50, # steps between checkpoints
-                       models:dict=None): # overrides of the config functions' arguments (`text`, `vae`, `unet`, `dino`)
+                       models:dict=None, # overrides of the config functions' arguments (`text`, `vae`, `unet`, `dino`)
+                       objective:str=None): # the encoder's objective, 'mim' or 'distill' (None: the world's)
     "Train the tiny-world SD and DINOv2 stand-ins into `out_dir`; return the report."
+    w = get_world(world).name; d = WORLD_DEFAULTS[w]
+    steps = dict(vae=vae_steps or d['vae_steps'], t2i=t2i_steps or d['t2i_steps'], dino=dino_steps or d['dino_steps'])
+    objective, side = objective or d['objective'], d['encoder_size']
+    if objective not in ('mim', 'distill'): raise InputError(f"objective {objective!r}: choose mim or distill")
     out = Path(out_dir); ck = out / 'checkpoints'; ck.mkdir(parents=True, exist_ok=True)
-    m, report, t0 = build_models(seed, **(models or {})), dict(seconds={}, loss={}, steps={}), time.time()
-    report['steps'] = dict(vae=vae_steps, t2i=t2i_steps, dino=dino_steps, batch_size=batch_size)
-    report['loss']['vae'] = _final(_timed(report, 'vae', train_vae, m['vae'], vae_steps, batch_size, seed=seed, ckpt=ck / 'vae.pt', every=every))
-    report['scaling_factor'] = measure_scaling_factor(m['vae'], scale_scenes)
+    m, t0 = build_models(seed, world=w, **(models or {})), time.time()
+    report = dict(world=w, world_version=get_world(w).version, objective=objective, encoder_size=side, seconds={}, loss={},
+                  steps=dict(steps, batch_size=batch_size))
+    report['loss']['vae'] = _final(_timed(report, 'vae', train_vae, m['vae'], steps['vae'], batch_size, seed=seed, ckpt=ck / 'vae.pt', every=every, world=w))
+    report['scaling_factor'] = measure_scaling_factor(m['vae'], scale_scenes, world=w)
     parts = {k: m[k] for k in ('unet', 'text_encoder', 'tokenizer', 'vae', 'scheduler')}
-    report['loss']['t2i'] = _final(_timed(report, 't2i', train_t2i, **parts, steps=t2i_steps, batch_size=batch_size, seed=seed, ckpt=ck / 't2i.pt', every=every))
-    report['loss']['dino'] = _final(_timed(report, 'dino', train_dino, m['dino'], dino_steps, batch_size, seed=seed, ckpt=ck / 'dino.pt', every=every))
-    report['probe'] = _timed(report, 'probe', linear_probe, m['dino'], *probe_scenes, seed=seed)
+    report['loss']['t2i'] = _final(_timed(report, 't2i', train_t2i, **parts, steps=steps['t2i'], batch_size=batch_size, seed=seed,
+                                          ckpt=ck / 't2i.pt', every=every, world=w))
+    train_enc = train_distill if objective == 'distill' else train_dino
+    report['loss']['dino'] = _final(_timed(report, 'dino', train_enc, m['dino'], steps['dino'], batch_size, seed=seed, ckpt=ck / 'dino.pt', every=every, world=w))
+    report['probe'] = _timed(report, 'probe', linear_probe, m['dino'], *probe_scenes, seed=seed, world=w, side=side)
+    report['feature_clusters'] = feature_clusters(m['dino'], probe_scenes[1], world=w, side=side)
     save_pipeline(make_pipeline(m['tokenizer'], m['text_encoder'], m['vae'], m['unet']), out / 'stable-diffusion')
     save_dino(m['dino'], out / 'dinov2')
     report['megabytes'] = dict(stable_diffusion=round(folder_megabytes(out / 'stable-diffusion'), 2), dinov2=round(folder_megabytes(out / 'dinov2'), 2))
@@ -460,31 +618,48 @@ def pretrain_tinyworld(out_dir, # folder for checkpoints, the two model folders 
     return report
 
 def assets_dir():
-    "The folder the trained stand-ins ship in: `glass/assets/tinyworld` (`stable-diffusion/`, `dinov2/`)."
+    "The folder the trained stand-ins ship in: `glass/assets/tinyworld` (`stable-diffusion/`, `dinov2/`, and the parts world's `*-parts/`)."
     from glass.core import shipped_dir
     return shipped_dir()
 
-def ship(out_dir, dest=None): # a folder written by `pretrain_tinyworld`; destination (default: `assets_dir()`)
-    "Copy the two model folders and the report of a pretraining run (not its checkpoints) to `dest`."
+def shipped_names(world:str='shapes'): # the tiny world
+    "The shipped folder names of a world's (text-to-image, encoder) stand-ins and report: `tinyworld:NAME` loads them."
+    sfx = '' if get_world(world).name == 'shapes' else f'-{get_world(world).name}'
+    return dict(stable_diffusion=f'stable-diffusion{sfx}', dinov2=f'dinov2{sfx}', report=f'pretrain_report{sfx}.json')
+
+def ship(out_dir, dest=None, world:str=None): # a `pretrain_tinyworld` folder; destination (default: `assets_dir()`); default: the report's world
+    "Copy the two model folders and the report of a pretraining run (not its checkpoints) to `dest`, under the world's names."
     import shutil
-    dest = Path(dest or assets_dir()); dest.mkdir(parents=True, exist_ok=True)
-    for name in ('stable-diffusion', 'dinov2'): shutil.copytree(Path(out_dir) / name, dest / name, dirs_exist_ok=True)
-    shutil.copy(Path(out_dir) / 'pretrain_report.json', dest / 'pretrain_report.json')
+    out = Path(out_dir); dest = Path(dest or assets_dir()); dest.mkdir(parents=True, exist_ok=True)
+    names = shipped_names(world or json.loads((out / 'pretrain_report.json').read_text()).get('world', 'shapes'))
+    for src, key in (('stable-diffusion', 'stable_diffusion'), ('dinov2', 'dinov2')):
+        shutil.copytree(out / src, dest / names[key], dirs_exist_ok=True)
+    shutil.copy(out / 'pretrain_report.json', dest / names['report'])
     return dest
 
 # %% ../nbs/11_foundation.ipynb #00000041
 QUICK = dict(vae_steps=2, t2i_steps=2, dino_steps=2, batch_size=2, probe_scenes=(8, 4), scale_scenes=8, every=1)
 
+def _check_pretrain_args(out:Path, world:str, **counts):
+    "Raise `InputError` for an unknown world, a count below 1 or an output path that is (under) a file."
+    if world not in WORLD_DEFAULTS: raise InputError(f"--world {world!r} is not a tiny world; choose one of {', '.join(WORLD_DEFAULTS)}")
+    for k, v in counts.items():
+        if v is not None and v < 1: raise InputError(f'--{k} {v}: must be at least 1')
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir(): raise InputError(f'{p} is a file, not a folder; choose another output folder')
+
 @call_parse
 def pretrain_tinyworld_cmd(out_dir:str, # folder for checkpoints, `stable-diffusion/`, `dinov2/` and `pretrain_report.json`
-                           vae_steps:int=400, # VAE training steps
-                           t2i_steps:int=4000, # text-to-image (UNet + text encoder) training steps
-                           dino_steps:int=600, # DINOv2 masked-patch pre-training steps
+                           world:str='shapes', # the tiny world: shapes or parts
+                           vae_steps:int=None, # VAE training steps (default: the world's, see WORLD_DEFAULTS)
+                           t2i_steps:int=None, # text-to-image (UNet + text encoder) training steps (default: the world's)
+                           dino_steps:int=None, # encoder pre-training steps (default: the world's)
                            batch_size:int=32, # scenes per step
                            seed:int=0, # seed of initialisation and data
                            quick:store_true=False): # 2 steps of each stage on batches of 2 (a smoke test)
     "Train the tiny-world stand-ins for Stable Diffusion and DINOv2 from scratch (resuming from `out_dir`'s checkpoints)."
+    _check_pretrain_args(Path(out_dir), world, vae_steps=vae_steps, t2i_steps=t2i_steps, dino_steps=dino_steps, batch_size=batch_size)
     kw = QUICK if quick else dict(vae_steps=vae_steps, t2i_steps=t2i_steps, dino_steps=dino_steps, batch_size=batch_size)
-    report = pretrain_tinyworld(out_dir, seed=seed, **kw)
+    report = pretrain_tinyworld(out_dir, world, seed=seed, **kw)
     print(json.dumps(report, indent=1))
     return report
