@@ -10,8 +10,9 @@ __all__ = ['SPECIAL_TOKENS', 'MAX_LENGTH', 'SCHEDULER_CONFIG', 'WORLD_DEFAULTS',
            'training_prompt', 'encode_prompts', 't2i_loss', 'train_t2i', 'imagenet_normalize', 'patchify', 'mim_head',
            'mim_loss', 'train_dino', 'colour_jitter', 'random_boxes', 'crop_resize', 'DistillHead', 'Teacher',
            'teacher_momentum', 'distill_loss', 'train_distill', 'patch_labels', 'encoder_input', 'patch_features',
-           'linear_probe', 'feature_clusters', 'make_pipeline', 'save_pipeline', 'save_dino', 'folder_megabytes',
-           'show_samples', 'pretrain_tinyworld', 'assets_dir', 'shipped_names', 'ship', 'pretrain_tinyworld_cmd']
+           'linear_probe', 'feature_clusters', 'make_pipeline', 'quiet_hub', 'save_pipeline', 'save_dino',
+           'folder_megabytes', 'show_samples', 'pretrain_tinyworld', 'assets_dir', 'shipped_names', 'ship',
+           'pretrain_tinyworld_cmd']
 
 # %% ../nbs/11_foundation.ipynb #00000002
 import json, math, os, tempfile, textwrap, time
@@ -21,6 +22,7 @@ from torch import nn
 from fastcore.script import call_parse, store_true
 from .tinyworld import render_scene, split_seeds, get_world, cell_majority, SHAPES, COLOURS, SIZES, CLASSES, SPLITS
 from .core import progress, InputError
+from contextlib import contextmanager
 from .encoder import IMAGENET_MEAN, IMAGENET_STD
 
 # %% ../nbs/11_foundation.ipynb #00000005
@@ -346,7 +348,7 @@ def train_dino(dino, # a `Dinov2Model`
         return mim_loss(dino, head, scene_batch(draw_seeds(g, batch_size), dino.config.image_size, world)[0], g, mask_ratio)
     return fit(step, dict(dino=dino, head=head), steps, lr, ckpt, every, desc='dinov2')
 
-# %% ../nbs/11_foundation.ipynb #ae9faea6
+# %% ../nbs/11_foundation.ipynb #c880e964
 def colour_jitter(x:torch.Tensor, # (b, 3, H, W) in [0, 1]
                   g:torch.Generator, # the step's generator
                   p_gray:float=0.2): # probability of a grey image
@@ -371,7 +373,7 @@ def crop_resize(x:torch.Tensor, boxes:torch.Tensor, side:int): # (b, 3, H, W); (
     return torch.cat([F.interpolate(im[None, :, y0:y0 + h, x0:x0 + w], size=(side, side), mode='bilinear', antialias=True,
                                     align_corners=False) for im, (y0, x0, h, w) in zip(x, boxes.tolist())]).clamp(0, 1)
 
-# %% ../nbs/11_foundation.ipynb #8af72ea9
+# %% ../nbs/11_foundation.ipynb #5f2a736e
 class DistillHead(nn.Module):
     "Token -> cosine similarities to `k` prototypes: a 3-layer MLP to a bottleneck, L2-normalised (DINO's head)."
     def __init__(self, d:int, hidden:int=256, bottleneck:int=64, k:int=512):
@@ -400,7 +402,7 @@ def teacher_momentum(step:int, steps:int, m0:float=0.99): # step; total steps; f
     "The teacher's momentum at `step`: from `m0` up to 1 on a cosine."
     return 1 - (1 - m0) * (math.cos(math.pi * min(1.0, step / max(1, steps))) + 1) / 2
 
-# %% ../nbs/11_foundation.ipynb #51a55cea
+# %% ../nbs/11_foundation.ipynb #1b46500f
 def _ce(t:torch.Tensor, s:torch.Tensor): return -(t * F.log_softmax(s, -1)).sum(-1)
 
 def distill_loss(dino, head, teacher:Teacher, # the student's backbone and head; the teacher
@@ -434,7 +436,7 @@ def distill_loss(dino, head, teacher:Teacher, # the student's backbone and head;
         teacher.centre_patch.lerp_(tl[:, 1:].mean((0, 1)), 1 - centre_momentum)
     return _ce(t_patch, sl[:, 1:]).mean() + loss_cls / (1 + n_local)
 
-# %% ../nbs/11_foundation.ipynb #0dff208d
+# %% ../nbs/11_foundation.ipynb #e0d29513
 def train_distill(dino, # a `Dinov2Model` (at the end it holds the teacher's weights)
                   steps:int, # training steps
                   batch_size:int=32, # scenes per step
@@ -534,10 +536,23 @@ def make_pipeline(tokenizer, text_encoder, vae, unet, scheduler=None): # the tra
     return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
 
+@contextmanager
+def quiet_hub():
+    "Within the block, diffusers and transformers show errors only and no progress bars (their saving notices do not concern a user)."
+    from diffusers.utils import logging as dl
+    from transformers.utils import logging as tl
+    state = [(m, m.get_verbosity(), m.is_progress_bar_enabled()) for m in (dl, tl)]
+    for m, _, _ in state: m.set_verbosity_error(); m.disable_progress_bar()
+    try: yield
+    finally:
+        for m, v, bar in state:
+            m.set_verbosity(v)
+            if bar: m.enable_progress_bar()
+
 def save_pipeline(pipe, path): # a `StableDiffusionPipeline`; folder to write
     "Save `pipe` with fp16 safetensors weights (the pipeline in memory is left in its dtype)."
     dtypes = {k: m.dtype for k, m in pipe.components.items() if isinstance(m, nn.Module)}
-    pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
+    with quiet_hub(): pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
     for k, dt in dtypes.items(): getattr(pipe, k).to(dt)
     return Path(path)
 
@@ -545,7 +560,7 @@ def save_dino(dino, path): # a `Dinov2Model`; folder to write
     "Save `dino` as a `Dinov2Model` folder with fp16 safetensors weights and `glass.encoder`'s settings."
     from glass.encoder import DinoEncoder
     import copy
-    DinoEncoder(copy.deepcopy(dino).half()).save_pretrained(path)
+    with quiet_hub(): DinoEncoder(copy.deepcopy(dino).half()).save_pretrained(path)
     return Path(path)
 
 def folder_megabytes(path): # a folder
