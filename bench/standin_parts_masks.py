@@ -94,6 +94,7 @@ def main(model:str='tinyworld:stable-diffusion-parts', # the parts-world text-to
          n_gen:int=200, # generated images (b); 0 skips (b)
          t:int=300, # timestep the real scenes are noised to
          gen_steps:int=25, gen_guidance:float=4.0, # generation (b): DDIM steps, CFG scale
+         tau:int=None, max_area:float=None, # overrides of the recipe's
          batch:int=16, seed:int=0, figure_n:int=8, threads:int=1,
          quick:store_true=False, # 8 scenes, 4 generated images of 2 steps
          out:str=None): # result JSON (figure: same name, .png); default bench/results/standin_parts_masks[_quick].json
@@ -101,12 +102,13 @@ def main(model:str='tinyworld:stable-diffusion-parts', # the parts-world text-to
     torch.set_num_threads(threads)
     if quick: n, n_gen, gen_steps, batch, figure_n = 8, 4, 2, 4, 4
     cfg, kw = mask_recipe('standin')
+    kw.update({k: v for k, v in dict(tau=tau, max_area=max_area).items() if v is not None})
     vocab, pipe, t0 = make_vocab(PARTS_CLASSES), load_pipeline(str(resolve_weights(model)), 'cpu'), time.perf_counter()
     real, shown = real_scenes(pipe, list(split_seeds('test', n)), cfg, kw, vocab, batch, t, seed, figure_n)
     gen, gen_shown = generated(pipe, list(split_seeds('test', n_gen)), cfg, kw, vocab, batch, gen_steps, gen_guidance, seed, figure_n) if n_gen else (None, [])
     out = Path(out or f"bench/results/standin_parts_masks{'_quick' if quick else ''}.json"); out.parent.mkdir(parents=True, exist_ok=True)
     figure(shown, gen_shown, out.with_suffix('.png'))
-    res = dict(model=model, quick=quick, recipe='standin', t=t, gen_steps=gen_steps, gen_guidance=gen_guidance, real_scenes=real, generated=gen,
+    res = dict(model=model, quick=quick, recipe='standin', overrides=dict(tau=tau, max_area=max_area), t=t, gen_steps=gen_steps, gen_guidance=gen_guidance, real_scenes=real, generated=gen,
                seconds=round(time.perf_counter() - t0, 1), threads=threads, processor=platform.processor() or platform.machine())
     out.write_text(json.dumps(res, indent=1) + '\n')
     ex = real['uncertain_excluded']

@@ -12,7 +12,7 @@ __all__ = ['SPECIAL_TOKENS', 'MAX_LENGTH', 'SCHEDULER_CONFIG', 'WORLD_DEFAULTS',
            'teacher_momentum', 'distill_loss', 'train_distill', 'patch_labels', 'encoder_input', 'patch_features',
            'linear_probe', 'feature_clusters', 'make_pipeline', 'quiet_hub', 'save_pipeline', 'save_dino',
            'folder_megabytes', 'show_samples', 'pretrain_tinyworld', 'assets_dir', 'shipped_names', 'ship',
-           'pretrain_tinyworld_cmd']
+           'pretrain_tinyworld_cmd', 'feature_pca', 'show_features']
 
 # %% ../nbs/11_foundation.ipynb #00000002
 import json, math, os, tempfile, textwrap, time
@@ -348,7 +348,7 @@ def train_dino(dino, # a `Dinov2Model`
         return mim_loss(dino, head, scene_batch(draw_seeds(g, batch_size), dino.config.image_size, world)[0], g, mask_ratio)
     return fit(step, dict(dino=dino, head=head), steps, lr, ckpt, every, desc='dinov2')
 
-# %% ../nbs/11_foundation.ipynb #c880e964
+# %% ../nbs/11_foundation.ipynb #baebe6b5
 def colour_jitter(x:torch.Tensor, # (b, 3, H, W) in [0, 1]
                   g:torch.Generator, # the step's generator
                   p_gray:float=0.2): # probability of a grey image
@@ -373,7 +373,7 @@ def crop_resize(x:torch.Tensor, boxes:torch.Tensor, side:int): # (b, 3, H, W); (
     return torch.cat([F.interpolate(im[None, :, y0:y0 + h, x0:x0 + w], size=(side, side), mode='bilinear', antialias=True,
                                     align_corners=False) for im, (y0, x0, h, w) in zip(x, boxes.tolist())]).clamp(0, 1)
 
-# %% ../nbs/11_foundation.ipynb #5f2a736e
+# %% ../nbs/11_foundation.ipynb #b3809911
 class DistillHead(nn.Module):
     "Token -> cosine similarities to `k` prototypes: a 3-layer MLP to a bottleneck, L2-normalised (DINO's head)."
     def __init__(self, d:int, hidden:int=256, bottleneck:int=64, k:int=512):
@@ -402,7 +402,7 @@ def teacher_momentum(step:int, steps:int, m0:float=0.99): # step; total steps; f
     "The teacher's momentum at `step`: from `m0` up to 1 on a cosine."
     return 1 - (1 - m0) * (math.cos(math.pi * min(1.0, step / max(1, steps))) + 1) / 2
 
-# %% ../nbs/11_foundation.ipynb #1b46500f
+# %% ../nbs/11_foundation.ipynb #65289420
 def _ce(t:torch.Tensor, s:torch.Tensor): return -(t * F.log_softmax(s, -1)).sum(-1)
 
 def distill_loss(dino, head, teacher:Teacher, # the student's backbone and head; the teacher
@@ -415,8 +415,10 @@ def distill_loss(dino, head, teacher:Teacher, # the student's backbone and head;
                  local_scale:tuple=(0.1, 0.35), # area share of the local crops
                  mask_max:float=0.5, # a scene's masked share is uniform in [0, mask_max]
                  tau_s:float=0.1, tau_t:float=0.04, # student and teacher temperatures
-                 centre_momentum:float=0.9): # momentum of the centres
-    "The patch (iBOT) plus image (DINO) self-distillation loss of one batch; updates the teacher's centres."
+                 centre_momentum:float=0.9, # momentum of the centres
+                 pixel_head:nn.Module=None, # `mim_head`: with `mim_weight` > 0, the student also reconstructs its view's patches
+                 mim_weight:float=0.0): # weight of that masked-patch reconstruction (`mim_loss`'s terms)
+    "The patch (iBOT) plus image (DINO) self-distillation loss of one batch (plus masked-patch reconstruction); updates the teacher's centres."
     b, H, p = len(images), images.shape[-1], dino.config.patch_size
     base, gs = crop_resize(images, random_boxes(b, H, *scale, g), side), side // p
     flip = (torch.rand(b, generator=g) < 0.5)[:, None, None, None]
@@ -428,15 +430,20 @@ def distill_loss(dino, head, teacher:Teacher, # the student's backbone and head;
         t_patch = F.softmax((tl[:, 1:] - teacher.centre_patch) / tau_t, -1).view(b, gs, gs, -1)
         t_patch = torch.where(flip, t_patch.flip(2), t_patch).view(b, gs * gs, -1)  # back to the student's geometry
     mask = torch.rand(b, gs * gs, generator=g) < mask_max * torch.rand(b, 1, generator=g)
-    sl = head(dino(pixel_values=imagenet_normalize(student_view), bool_masked_pos=mask).last_hidden_state) / tau_s
+    tokens = dino(pixel_values=imagenet_normalize(student_view), bool_masked_pos=mask).last_hidden_state
+    sl = head(tokens) / tau_s
     loss_cls = _ce(t_cls, sl[:, 0]).mean() + sum(_ce(t_cls, head(dino(pixel_values=imagenet_normalize(v)).last_hidden_state[:, 0]) / tau_s).mean()
                                                  for v in local)
     with torch.no_grad():
         teacher.centre_cls.lerp_(tl[:, 0].mean(0), 1 - centre_momentum)
         teacher.centre_patch.lerp_(tl[:, 1:].mean((0, 1)), 1 - centre_momentum)
-    return _ce(t_patch, sl[:, 1:]).mean() + loss_cls / (1 + n_local)
+    loss = _ce(t_patch, sl[:, 1:]).mean() + loss_cls / (1 + n_local)
+    if mim_weight:
+        err = (pixel_head(tokens[:, 1:]) - patchify(imagenet_normalize(student_view), p)).pow(2).mean(-1)
+        loss = loss + mim_weight * (err[mask].mean() + 0.5 * err[~mask].mean())
+    return loss
 
-# %% ../nbs/11_foundation.ipynb #e0d29513
+# %% ../nbs/11_foundation.ipynb #6059530b
 def train_distill(dino, # a `Dinov2Model` (at the end it holds the teacher's weights)
                   steps:int, # training steps
                   batch_size:int=32, # scenes per step
@@ -445,15 +452,17 @@ def train_distill(dino, # a `Dinov2Model` (at the end it holds the teacher's wei
                   ckpt:Path=None, # checkpoint file (resumed from if present)
                   every:int=100, # steps between checkpoints
                   world:str='parts', # the tiny world
+                  mim_weight:float=0.0, # weight of masked-patch reconstruction next to the distillation
                   **kwargs): # of `distill_loss`
     "Pre-train `dino` by self-distillation (`distill_loss`) on tiny-world scenes; return the per-step losses."
     head = seeded(seed, DistillHead, dino.config.hidden_size)
-    teacher = Teacher(dino, head)
+    teacher, extra = Teacher(dino, head), {}
+    if mim_weight: extra = dict(pixels=seeded(seed + 1, mim_head, dino)); kwargs.update(pixel_head=extra['pixels'], mim_weight=mim_weight)
     def step(i):
         if i: teacher.update(dino, head, teacher_momentum(i - 1, steps))
         g = step_generator(seed, i)
         return distill_loss(dino, head, teacher, scene_batch(draw_seeds(g, batch_size), 64, world)[0], g, **kwargs)
-    losses = fit(step, dict(dino=dino, head=head, teacher=teacher), steps, lr, ckpt, every, desc='dinov2')
+    losses = fit(step, dict(dino=dino, head=head, teacher=teacher, **extra), steps, lr, ckpt, every, desc='dinov2')
     dino.load_state_dict(teacher.dino.state_dict())
     return losses
 
@@ -552,8 +561,9 @@ def quiet_hub():
 def save_pipeline(pipe, path): # a `StableDiffusionPipeline`; folder to write
     "Save `pipe` with fp16 safetensors weights (the pipeline in memory is left in its dtype)."
     dtypes = {k: m.dtype for k, m in pipe.components.items() if isinstance(m, nn.Module)}
-    with quiet_hub(): pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
-    for k, dt in dtypes.items(): getattr(pipe, k).to(dt)
+    with quiet_hub():
+        pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
+        for k, dt in dtypes.items(): getattr(pipe, k).to(dt)
     return Path(path)
 
 def save_dino(dino, path): # a `Dinov2Model`; folder to write
@@ -678,3 +688,32 @@ def pretrain_tinyworld_cmd(out_dir:str, # folder for checkpoints, `stable-diffus
     report = pretrain_tinyworld(out_dir, world, seed=seed, **kw)
     print(json.dumps(report, indent=1))
     return report
+
+# %% ../nbs/11_foundation.ipynb #212ee557
+@torch.no_grad()
+def feature_pca(feats:torch.Tensor): # (n, N, d) patch tokens of n scenes
+    "The first three principal components of the tokens (fitted over all of them), scaled to [0, 1]: (n, N, 3)."
+    x = feats.flatten(0, 1).float(); x = x - x.mean(0)
+    _, _, v = torch.linalg.svd(x, full_matrices=False)
+    p = x @ v[:3].T
+    p = (p - p.min(0).values) / (p.max(0).values - p.min(0).values).clamp(min=1e-6)
+    return p.view(*feats.shape[:2], 3)
+
+def show_features(encoders:dict, # row name -> (`Dinov2Model`, input side)
+                  seeds:list, # scenes to draw
+                  world:str='parts', # the tiny world
+                  scale:float=1.4): # inches per panel
+    "A figure: the scenes, then per encoder the PCA colours of their patch tokens."
+    import matplotlib.pyplot as plt
+    scenes = [render_scene(s, 64, world) for s in seeds]
+    fig, axs = plt.subplots(1 + len(encoders), len(seeds), figsize=(scale * len(seeds), scale * (1 + len(encoders))), squeeze=False)
+    for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
+    for j, s in enumerate(scenes): axs[0, j].imshow(s.image, interpolation='nearest')
+    axs[0, 0].set_ylabel('scene', fontsize=8)
+    for i, (name, (dino, side)) in enumerate(encoders.items(), 1):
+        f, _ = patch_features(dino, list(seeds), world=world, side=side)
+        gs = side // dino.config.patch_size
+        for j, p in enumerate(feature_pca(f)): axs[i, j].imshow(p.view(gs, gs, 3).numpy(), interpolation='nearest')
+        axs[i, 0].set_ylabel(name, fontsize=8)
+    fig.tight_layout(pad=0.2)
+    return fig
