@@ -4,14 +4,18 @@
 
 # %% auto #0
 __all__ = ['SHAPES', 'CLASSES', 'COLOURS', 'SIZES', 'BACKGROUNDS', 'TEXTURES', 'TEXTURE_CONTRAST', 'NOISE_AMPLITUDE',
-           'MIN_VISIBLE', 'MAX_OBJECTS', 'MAX_TRIES', 'SPLITS', 'OVERLAY', 'COCO_INFO', 'VOC_SPLITS', 'FORMATS',
-           'radius', 'Rand', 'shape_mask', 'render_background', 'place_objects', 'phrase', 'caption_of', 'Scene',
-           'render_scene', 'scene_digest', 'split_seeds', 'boundary_band', 'overlay', 'show_scenes', 'TinyWorld',
-           'scene_sample', 'write_bytes', 'write_json', 'coco_annotations', 'export_coco', 'voc_palette', 'export_voc',
-           'tinyworld_cmd']
+           'MIN_VISIBLE', 'MAX_OBJECTS', 'MAX_TRIES', 'SPLITS', 'COMPOUND', 'PART_NAMES', 'PARTS_CLASSES',
+           'PART_LABELS', 'PARTS_SIZES', 'PARTS_BACKGROUNDS', 'PARTS_TEXTURES', 'PARTS_CONTRAST', 'PARTS_NOISE',
+           'PARTS_N_OBJECTS', 'PARTS_P_COMPOUND', 'PARTS_MIN_VISIBLE', 'ROOF_COLOURS', 'PART_TONES', 'WORLDS',
+           'OVERLAY', 'COCO_INFO', 'MANIFEST', 'VOC_SPLITS', 'FORMATS', 'SIZE_RANGE', 'radius', 'Rand', 'shape_mask',
+           'render_background', 'place_objects', 'phrase', 'caption_of', 'Scene', 'render_scene', 'scene_digest',
+           'split_seeds', 'part_template', 'object_tones', 'parts_radius', 'render_parts_scene', 'World', 'get_world',
+           'cell_majority', 'patch_oracle', 'boundary_band', 'overlay', 'part_overlay', 'show_scenes', 'TinyWorld',
+           'scene_sample', 'umask', 'write_bytes', 'write_json', 'coco_annotations', 'export_manifest',
+           'write_manifest', 'export_coco', 'voc_palette', 'export_voc', 'export_plan', 'tinyworld_cmd']
 
 # %% ../nbs/01a_tinyworld.ipynb #00000002
-import json, os, io, tempfile, textwrap, hashlib
+import json, os, io, shutil, tempfile, textwrap, hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +23,7 @@ import numpy as np, torch
 from PIL import Image
 from fastcore.basics import patch
 from fastcore.script import call_parse, bool_arg
-from .core import to_tensor
+from .core import to_tensor, InputError, progress
 
 # %% ../nbs/01a_tinyworld.ipynb #00000005
 SHAPES = ('circle', 'square', 'triangle', 'diamond')
@@ -82,28 +86,36 @@ def _grid(size:int):
     return y.astype(np.int32), x.astype(np.int32)
 
 def render_background(rng:Rand, # the scene's random stream
-                      size:int=64): # the image side in pixels
+                      size:int=64, # the image side in pixels
+                      backgrounds:dict=BACKGROUNDS, # name -> base tone
+                      textures:tuple=TEXTURES, # the textures drawn from
+                      contrast:int=TEXTURE_CONTRAST, # second tone of stripes and checkers: this much lighter
+                      noise:int=NOISE_AMPLITUDE): # noise adds a per-pixel offset in [-noise, noise)
     "A background as a (size, size) uint8 index map, its (k, 3) uint8 tones, and a dict describing it."
-    name, kind = rng.pick(list(BACKGROUNDS)), rng.pick(TEXTURES)
-    base, (y, x) = np.array(BACKGROUNDS[name], np.int16), _grid(size)
+    name, kind = rng.pick(list(backgrounds)), rng.pick(textures)
+    base, (y, x) = np.array(backgrounds[name], np.int16), _grid(size)
     period = max(2, (3 + rng.below(6)) * size // 64)
     if kind == 'noise':
         idx = (rng.raw((size, size)) >> np.uint64(59)).astype(np.uint8)  # 0..31
-        tones = base + np.arange(-NOISE_AMPLITUDE, 32 - NOISE_AMPLITUDE, dtype=np.int16)[:, None]
+        tones = base + ((np.arange(32, dtype=np.int16) - 16) * noise // 16)[:, None]
+    elif kind == 'horizon':  # another background tone below a random row
+        other = rng.pick([b for b in backgrounds if b != name])
+        idx = np.broadcast_to(y >= size // 3 + rng.below(size // 3), (size, size)).astype(np.uint8)
+        tones = np.stack([base, np.array(backgrounds[other], np.int16)])
     else:
         if kind == 'solid': idx = np.zeros((size, size), np.uint8)
         elif kind == 'stripes': idx = ((x, y, x + y)[rng.below(3)] + rng.below(period)) // period % 2
         else: idx = (x // period + y // period) % 2
-        idx, tones = np.broadcast_to(idx, (size, size)).astype(np.uint8), np.stack([base, base + TEXTURE_CONTRAST])
+        idx, tones = np.broadcast_to(idx, (size, size)).astype(np.uint8), np.stack([base, base + contrast])
     return idx, tones.clip(0, 255).astype(np.uint8), dict(name=name, texture=kind, rgb=tuple(int(v) for v in base))
 
 # %% ../nbs/01a_tinyworld.ipynb #00000017
-def _try_place(owner, vis, full, m, y0, x0):
-    "Paint mask `m` at (y0, x0) into `owner` if every object keeps `MIN_VISIBLE` of its area; return the new areas or None."
+def _try_place(owner, vis, full, m, y0, x0, min_visible:float=MIN_VISIBLE):
+    "Paint mask `m` at (y0, x0) into `owner` if every object keeps `min_visible` of its area; return the new areas or None."
     region = owner[y0:y0 + m.shape[0], x0:x0 + m.shape[1]]
     new = vis - np.bincount(region[m], minlength=len(vis))
     new[0] = 0
-    if (new[1:] < MIN_VISIBLE * full[1:]).any(): return None
+    if (new[1:] < min_visible * full[1:]).any(): return None
     region[m] = len(vis)
     return np.append(new, m.sum())
 
@@ -144,6 +156,8 @@ class Scene:
     caption: str
     seed: int
     background: dict = None  # background `name`, `texture`, `rgb`
+    part: np.ndarray = field(default=None, repr=False)  # (H, W) int64: index into the world's part labels
+    world: str = 'shapes'  # the world that rendered it (see `WORLDS`)
 
 # %% ../nbs/01a_tinyworld.ipynb #0000001e
 def _draw_objects(rng:Rand):
@@ -172,8 +186,10 @@ def _finish_objects(placed:list, order:list, instance, size:int):
 
 # %% ../nbs/01a_tinyworld.ipynb #0000001f
 def render_scene(seed:int, # the scene's seed (>= 0); see `split_seeds`
-                 size:int=64): # the image side in pixels (>= 16)
+                 size:int=64, # the image side in pixels (>= 16)
+                 world:str='shapes'): # 'shapes' (this world) or 'parts' (objects made of parts, below)
     "Render the tiny-world scene of `seed`: image, instance and semantic maps, attributes and caption."
+    if world != 'shapes': return get_world(world).render(seed, size)
     if size < 16: raise ValueError(f'tiny-world scenes need size >= 16, got {size}')
     rng = Rand(seed)
     bg, tones, background = render_background(rng, size)
@@ -185,13 +201,15 @@ def render_scene(seed:int, # the scene's seed (>= 0); see `split_seeds`
     image = np.take(palette, np.where(owner > 0, owner + np.uint8(len(tones) - 1), bg), axis=0)
     instance = np.take(inst_lut, owner)
     objects = _finish_objects(placed, order, instance, size)
-    return Scene(image, instance, np.take(sem_lut, owner), objects, caption_of(objects), seed, background)
+    semantic = np.take(sem_lut, owner)
+    return Scene(image, instance, semantic, objects, caption_of(objects), seed, background, semantic.copy())
 
 # %% ../nbs/01a_tinyworld.ipynb #00000022
 def scene_digest(scene:Scene):
-    "SHA-256 of a scene's image, instance and semantic maps (little-endian int64) and caption."
+    "SHA-256 of a scene's image, instance and semantic maps (little-endian int64) and caption; and part map outside the shapes world."
     h = hashlib.sha256(scene.image.tobytes())
-    for a in (scene.instance, scene.semantic): h.update(a.astype('<i8').tobytes())
+    maps = (scene.instance, scene.semantic) + ((scene.part,) if scene.world != 'shapes' else ())
+    for a in maps: h.update(a.astype('<i8').tobytes())
     h.update(scene.caption.encode())
     return h.hexdigest()
 
@@ -209,6 +227,223 @@ def split_seeds(split:str, # 'train', 'val' or 'test'
     if not lo <= start or start + n > hi:
         raise ValueError(f'seeds {start}..{start + n - 1} leave the {split} range [{lo}, {hi}) ({hi - lo} seeds)')
     return range(start, start + n)
+
+# %% ../nbs/01a_tinyworld.ipynb #e2871a40
+COMPOUND = ('house', 'tree', 'car', 'snowman', 'lollipop', 'flag', 'mushroom')
+PART_NAMES = {**{s: (s,) for s in SHAPES},
+              'house': ('walls', 'roof', 'door', 'windows'), 'tree': ('crown', 'trunk'),
+              'car': ('body', 'windows', 'wheels'), 'snowman': ('body', 'head', 'hat'),
+              'lollipop': ('candy', 'stick'), 'flag': ('cloth', 'pole'), 'mushroom': ('cap', 'stem')}
+PARTS_CLASSES = ['background', *SHAPES, *COMPOUND]
+PART_LABELS = ['background'] + [p if p == c else f'{c} {p}' for c in PARTS_CLASSES[1:] for p in PART_NAMES[c]]
+PARTS_SIZES = {'simple': {'small': (7, 64), 'large': (11, 64)},  # half-extent as a fraction of the image side
+               'compound': {'small': (10, 64), 'large': (14, 64)}}
+PARTS_BACKGROUNDS = {**BACKGROUNDS, 'sky': (110, 150, 200), 'grass': (70, 130, 60), 'sand': (180, 160, 110)}
+PARTS_TEXTURES = (*TEXTURES, 'horizon')
+PARTS_CONTRAST = 56  # second tone of stripes and checkers
+PARTS_NOISE = 24  # noise backgrounds add a per-pixel offset in [-24, 24)
+PARTS_N_OBJECTS = (2, 4)  # fewest and most objects per scene
+PARTS_P_COMPOUND = (3, 4)  # 3 objects in 4 are compound
+PARTS_MIN_VISIBLE = 0.6
+
+# %% ../nbs/01a_tinyworld.ipynb #9c1f13e2
+def _disc(dy, dx, cy:int, cx:int, r:int): return (dy - cy) ** 2 + (dx - cx) ** 2 <= r * r + r
+
+def _house(dy, dx, r, paint):
+    ys, w = -r + (2 * r + 1) * 2 // 5, r - r // 5  # first wall row, wall half-width
+    paint((dy >= ys) & (abs(dx) <= w), 1)
+    paint((dy < ys) & (abs(dx) * (ys + r) <= (dy + r) * r), 2)
+    paint((dy >= r - 2 * r // 5) & (abs(dx) <= max(1, r // 5)), 3)
+    wy = ys + max(1, (r - ys) // 4)
+    paint((dy >= wy) & (dy < wy + max(2, r // 4)) & (abs(abs(dx) - (w // 2 + 1)) <= max(1, r // 6)), 4)
+
+def _tree(dy, dx, r, paint):
+    cr = 2 * r // 3; cy = -r + cr
+    paint((abs(dx) <= max(1, r // 5)) & (dy > cy), 2)
+    paint(_disc(dy, dx, cy, 0, cr), 1, np.where((dx // 2 + dy // 2) % 3 == 0, 2, 0))  # dappled crown
+
+def _car(dy, dx, r, paint):
+    wr = max(2, r // 3); wy = r - wr
+    cab = (dy >= -3 * r // 4) & (dy < -r // 4) & (abs(dx) <= r // 2 + (dy + 3 * r // 4) // 2)
+    paint(((dy >= -r // 4) & (dy <= wy)) | cab, 1)
+    paint(cab & (abs(dx) <= r // 2 + (dy + 3 * r // 4) // 2 - 2) & (dy >= -3 * r // 4 + 2), 2)
+    paint(_disc(dy, dx, wy, -r // 2, wr) | _disc(dy, dx, wy, r // 2, wr), 3)
+
+def _snowman(dy, dx, r, paint):
+    br = 5 * r // 9; by = r - br; hr = 3 * r // 8; hy = by - br - hr + 2
+    paint(_disc(dy, dx, by, 0, br), 1)
+    paint(_disc(dy, dx, hy, 0, hr), 2)
+    top = hy - hr + 1
+    paint(((dy <= top) & (abs(dx) <= max(1, 2 * hr // 3))) | ((dy == top) & (abs(dx) <= hr)), 3)
+
+def _lollipop(dy, dx, r, paint):
+    cr = 3 * r // 5; cy = -r + cr
+    paint((abs(dx) <= max(1, r // 8)) & (dy > cy), 2)
+    paint(_disc(dy, dx, cy, 0, cr), 1, np.where((dx + dy) // max(2, r // 3) % 2 == 1, 2, 0))  # striped candy
+
+def _flag(dy, dx, r, paint):
+    pw = max(1, r // 7)
+    paint(dx <= -r + 2 * pw, 2)
+    band = max(2, (r + 1) // 3)
+    paint((dx > -r + 2 * pw) & (dy >= -r + 1) & (dy <= r // 5), 1, np.where((dy + r - 1) // band % 2 == 1, 2, 0))
+
+def _mushroom(dy, dx, r, paint):
+    paint((abs(dx) <= r // 3) & (dy > 0), 2)
+    paint(_disc(dy, dx, 0, 0, r) & (dy <= 0), 1, np.where((dx % 5 >= 3) & (dy % 4 == 1), 2, 0))  # dotted cap
+
+_PAINTERS = dict(house=_house, tree=_tree, car=_car, snowman=_snowman, lollipop=_lollipop, flag=_flag, mushroom=_mushroom)
+
+@lru_cache(maxsize=None)
+def part_template(cls:str, # a key of `PART_NAMES`
+                  r:int): # half-extent in pixels (>= 3)
+    "(part, tone): uint8 (2r+1, 2r+1) maps of `cls`'s parts (0 outside, 1.. its parts) and colour tones (read-only, cached)."
+    if cls not in PART_NAMES: raise ValueError(f"unknown class {cls!r}; choose one of {', '.join(PART_NAMES)}")
+    part = np.zeros((2 * r + 1,) * 2, np.uint8); tone = np.zeros_like(part)
+    def paint(m, p:int, t=None): # mask, part index, tone map (default: part p has tone p - 1)
+        m = np.broadcast_to(m, part.shape); part[m] = p
+        tone[m] = p - 1 if t is None else np.broadcast_to(t, part.shape)[m]
+    d = np.arange(-r, r + 1)
+    if cls in SHAPES: paint(shape_mask(cls, r), 1)
+    else: _PAINTERS[cls](d[:, None], d[None, :], r, paint)
+    part.flags.writeable = tone.flags.writeable = False
+    return part, tone
+
+# %% ../nbs/01a_tinyworld.ipynb #f0138687
+ROOF_COLOURS = ((170, 60, 45), (120, 80, 50), (80, 85, 100))
+PART_TONES = {'house': ('roof', (90, 55, 35), (250, 240, 160)), 'tree': ((120, 72, 40), 'light'),
+              'car': ((180, 230, 250), (30, 30, 30)), 'snowman': ((235, 235, 235), (30, 30, 30)),
+              'lollipop': ((235, 235, 235), (250, 250, 250)), 'flag': ((150, 150, 150), 'other'),
+              'mushroom': ((235, 225, 200), (250, 250, 250))}
+
+def object_tones(rng:Rand, # the scene's random stream
+                 cls:str, # the object's class
+                 colour:str): # its caption colour, a key of `COLOURS`
+    "The object's tones as a (k, 3) uint8 array: its colour, then the class's other colours."
+    main = np.array(COLOURS[colour], np.int16)
+    def tone(t):
+        if t == 'roof': return rng.pick(ROOF_COLOURS)
+        if t == 'light': return (main * 3 + 255) // 4
+        if t == 'other': return COLOURS[rng.pick([c for c in COLOURS if c != colour])]
+        return t
+    return np.array([main, *(tone(t) for t in PART_TONES.get(cls, ()))], np.int16).clip(0, 255).astype(np.uint8)
+
+# %% ../nbs/01a_tinyworld.ipynb #dce960cc
+def parts_radius(cls:str, size_name:str, size:int=64): # class; a key of `SIZES`; image side
+    "Half-extent in pixels of an object of class `cls` and size `size_name` in a `size` x `size` image."
+    num, den = PARTS_SIZES['simple' if cls in SHAPES else 'compound'][size_name]
+    return max(3, size * num // den)
+
+def _draw_parts_objects(rng:Rand):
+    "Draw the objects' (class, colour, size name, tones) in painter order; their phrases are distinct."
+    lo, hi = PARTS_N_OBJECTS; k, n = PARTS_P_COMPOUND
+    objs, seen = [], set()
+    for _ in range(lo + rng.below(hi - lo + 1)):
+        cls = rng.pick(COMPOUND if rng.below(n) < k else SHAPES)
+        size_name, colour = rng.pick(list(SIZES)), rng.pick(list(COLOURS))
+        while (cls, size_name, colour) in seen: colour = rng.pick(list(COLOURS))
+        seen.add((cls, size_name, colour))
+        objs.append((cls, colour, size_name, object_tones(rng, cls, colour)))
+    return objs
+
+# %% ../nbs/01a_tinyworld.ipynb #57cb79e0
+_PART_BASE = {c: PART_LABELS.index(c if c in SHAPES else f'{c} {PART_NAMES[c][0]}') - 1 for c in PART_NAMES}
+
+def _place_parts(rng:Rand, size:int, objects:list):
+    "Place `objects` (see `_draw_parts_objects`); return owner, tone and part maps and a dict per placed object."
+    owner, tone, part = np.zeros((size, size), np.uint8), np.zeros((size, size), np.uint16), np.zeros((size, size), np.uint8)
+    vis, full, placed, n_tones = np.zeros(1, np.int64), np.zeros(1, np.int64), [], 0
+    for cls, colour, size_name, tones in objects:
+        r = parts_radius(cls, size_name, size); pm, tm = part_template(cls, r); m = pm > 0
+        for _ in range(MAX_TRIES):
+            y0, x0 = rng.below(size - 2 * r), rng.below(size - 2 * r)
+            new = _try_place(owner, vis, full, m, y0, x0, PARTS_MIN_VISIBLE)
+            if new is not None: break
+        if new is None: continue
+        box = np.s_[y0:y0 + 2 * r + 1, x0:x0 + 2 * r + 1]
+        tone[box][m] = tm[m] + n_tones; part[box][m] = pm[m] + _PART_BASE[cls]
+        vis, full, n_tones = new, np.append(full, new[-1]), n_tones + len(tones)
+        placed.append(dict(shape=cls, colour=colour, size=size_name, radius=r, centre=(x0 + r, y0 + r), tones=tones))
+    return owner, tone, part, placed
+
+# %% ../nbs/01a_tinyworld.ipynb #0a1a1b65
+def _finish_parts_objects(placed:list, order:list, instance, part):
+    "Attribute dicts in caption `order`, with each part's visible area."
+    areas = np.bincount(instance.ravel(), minlength=len(order) + 1)
+    objs = []
+    for k, i in enumerate(order, 1):
+        p = dict(placed[i]); (cx, cy), r, tones = p['centre'], p['radius'], p.pop('tones')
+        pm = part_template(p['shape'], r)[0]
+        x0, y0, x1, y1 = cx - r, cy - r, cx + r + 1, cy + r + 1
+        seen = np.bincount(part[y0:y1, x0:x1][instance[y0:y1, x0:x1] == k], minlength=len(PART_LABELS))
+        o = dict(p, label=PARTS_CLASSES.index(p['shape']), rgb=COLOURS[p['colour']], layer=i,
+                 kind='simple' if p['shape'] in SHAPES else 'compound', parts=PART_NAMES[p['shape']],
+                 part_rgb=[tuple(int(v) for v in t) for t in tones], full_box=(x0, y0, x1, y1), full_area=int((pm > 0).sum()),
+                 visible_area=int(areas[k]), part_areas={n: int(seen[_PART_BASE[p['shape']] + j]) for j, n in enumerate(PART_NAMES[p['shape']], 1)})
+        objs.append(dict(o, box=_visible_box(instance, k, o)))
+    return objs
+
+def render_parts_scene(seed:int, # the scene's seed (>= 0); see `split_seeds`
+                       size:int=64): # the image side in pixels (>= 16)
+    "Render the parts-world scene of `seed`: image, instance, semantic and part maps, attributes and caption."
+    if size < 16: raise ValueError(f'tiny-world scenes need size >= 16, got {size}')
+    rng = Rand(seed)
+    bg, bg_tones, background = render_background(rng, size, PARTS_BACKGROUNDS, PARTS_TEXTURES, PARTS_CONTRAST, PARTS_NOISE)
+    owner, tone, part, placed = _place_parts(rng, size, _draw_parts_objects(rng))
+    order = rng.sample(range(len(placed)), len(placed))
+    inst_lut = np.zeros(len(placed) + 1, np.int64); inst_lut[[i + 1 for i in order]] = np.arange(1, len(order) + 1)
+    sem_lut = np.array([0] + [PARTS_CLASSES.index(p['shape']) for p in placed], np.int64)
+    palette = np.concatenate([bg_tones, *(p['tones'] for p in placed)])
+    image = np.take(palette, np.where(owner > 0, tone + len(bg_tones), bg), axis=0)
+    instance = np.take(inst_lut, owner)
+    objects = _finish_parts_objects(placed, order, instance, part)
+    return Scene(image, instance, np.take(sem_lut, owner), objects, caption_of(objects), seed, background,
+                 part.astype(np.int64), 'parts')
+
+# %% ../nbs/01a_tinyworld.ipynb #4111b775
+@dataclass(frozen=True, eq=False)
+class World:
+    "A tiny world: name, version, semantic classes (background first), part labels and renderer."
+    name: str
+    version: int
+    classes: list  # semantic classes, background first
+    parts: list  # part labels, background first: the values of `Scene.part`
+    render: object  # (seed, size) -> Scene
+    description: str = ''
+
+WORLDS = {'shapes': World('shapes', 1, CLASSES, CLASSES, render_scene, 'one to four flat-coloured shapes'),
+          'parts': World('parts', 1, PARTS_CLASSES, PART_LABELS, render_parts_scene,
+                         'two to four objects made of parts (house, tree, car, snowman, lollipop, flag, mushroom) and shapes')}
+
+def get_world(world='shapes'): # a key of `WORLDS` (or a `World`)
+    "The `World` called `world`."
+    if isinstance(world, World): return world
+    if world not in WORLDS: raise ValueError(f"unknown tiny world {world!r}; choose one of {', '.join(WORLDS)}")
+    return WORLDS[world]
+
+# %% ../nbs/01a_tinyworld.ipynb #6e047695
+def _cells(H:int, W:int, grid:int):
+    "The (H, W) map of cell indices of a `grid` x `grid` partition (cell of pixel `y` is `y * grid // H`)."
+    if not 1 <= grid <= min(H, W): raise ValueError(f'grid must be between 1 and {min(H, W)}, got {grid}')
+    return (torch.arange(H) * grid // H)[:, None] * grid + torch.arange(W) * grid // W
+
+def cell_majority(ids:torch.Tensor, # (b, H, W) int ids
+                  grid:int): # cells per side
+    "The majority id of each cell of a `grid` x `grid` partition (ties: the smallest id): (b, grid * grid), raster order."
+    b, H, W = ids.shape
+    cell, T = _cells(H, W, grid), int(ids.max()) + 1
+    key = (torch.arange(b)[:, None, None] * grid * grid + cell) * T + ids.long()
+    return torch.bincount(key.flatten(), minlength=b * grid * grid * T).view(b, grid * grid, T).argmax(-1)
+
+def patch_oracle(instance, # (b, H, W) or (H, W) int ids (numpy or torch)
+                 grid:int): # cells per side
+    "The id map in which every cell of a `grid` x `grid` partition takes its majority id (ties: the smallest id)."
+    t = torch.as_tensor(instance).long()
+    x = t[None] if t.ndim == 2 else t
+    b, H, W = x.shape
+    maj = cell_majority(x, grid)
+    out = torch.gather(maj, 1, _cells(H, W, grid).reshape(1, -1).expand(b, -1)).view(b, H, W)
+    out = out[0] if t.ndim == 2 else out
+    return out.numpy() if isinstance(instance, np.ndarray) else out
 
 # %% ../nbs/01a_tinyworld.ipynb #0000002f
 def boundary_band(instance:np.ndarray, # (H, W) instance ids
@@ -236,23 +471,30 @@ def overlay(scene:Scene, # the scene to draw
     out[boundary_band(scene.instance, 1) & (scene.instance > 0)] = 0
     return out.round().astype(np.uint8)
 
-def _panel(scene:Scene, alpha:float):
-    "The scene's image and its overlay side by side, 2 white pixels apart."
+def part_overlay(scene:Scene): # a scene with a part map
+    "The scene's part map in colours (one per part label, background black), instances outlined: (H, W, 3) uint8."
+    out = OVERLAY[np.where(scene.part > 0, (scene.part - 1) % (len(OVERLAY) - 1) + 1, 0)]
+    out[boundary_band(scene.instance, 1) & (scene.instance > 0)] = 255
+    return out
+
+def _panel(scene:Scene, alpha:float, parts:bool=False):
+    "The scene's image and its overlay (and its part map) side by side, 2 white pixels apart."
     gap = np.full((scene.image.shape[0], 2, 3), 255, np.uint8)
-    return np.concatenate([scene.image, gap, overlay(scene, alpha)], 1)
+    return np.concatenate([scene.image, gap, overlay(scene, alpha)] + ([gap, part_overlay(scene)] if parts else []), 1)
 
 def show_scenes(scenes:list, # `Scene`s to draw
                 ncols:int=4, # scenes per row
                 alpha:float=0.6, # opacity of the instance colours
-                scale:float=2.0): # height in inches of one scene
-    "A matplotlib figure: a grid of scenes (image | instance masks overlaid), captions as titles."
+                scale:float=2.0, # height in inches of one scene
+                parts:bool=False): # also draw each scene's part map
+    "A matplotlib figure: a grid of scenes (image | instance masks overlaid [| parts]), captions as titles."
     import matplotlib.pyplot as plt
-    nrows, width = -(-len(scenes) // ncols), 34
+    nrows, width, k = -(-len(scenes) // ncols), 34 if not parts else 50, 3 if parts else 2
     lines = max(len(textwrap.wrap(s.caption, width)) for s in scenes)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(2 * scale * ncols, (scale + 0.14 * lines + 0.1) * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(k * scale * ncols, (scale + 0.14 * lines + 0.1) * nrows), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, s in zip(axs.flat, scenes):
-        ax.imshow(_panel(s, alpha), interpolation='nearest')
+        ax.imshow(_panel(s, alpha, parts), interpolation='nearest')
         ax.set_title('\n'.join(textwrap.wrap(s.caption, width)), fontsize=8)
     fig.tight_layout(pad=0.3)
     return fig
@@ -260,19 +502,20 @@ def show_scenes(scenes:list, # `Scene`s to draw
 # %% ../nbs/01a_tinyworld.ipynb #00000036
 class TinyWorld(torch.utils.data.Dataset):
     "Tiny-world scenes of a split, rendered on the fly, as common samples."
-    classes = CLASSES
+    classes = CLASSES  # the shapes world's; an instance holds its own world's
     def __init__(self,
                  split:str='train', # 'train', 'val' or 'test'
                  n:int=1000, # number of scenes (the split's first `n` seeds, or from `start` on)
                  size:int=64, # image side in pixels
                  transform=None, # callable applied to each sample, e.g. `glass.data.ResizeCrop`
-                 start:int=None): # first seed; None: the split's first seed
-        self.split, self.size, self.transform = split, size, transform
-        self.seeds = split_seeds(split, n, start)
+                 start:int=None, # first seed; None: the split's first seed
+                 world:str='shapes'): # 'shapes' or 'parts' (see `WORLDS`)
+        self.split, self.size, self.transform, self.world = split, size, transform, get_world(world).name
+        self.seeds, self.classes = split_seeds(split, n, start), get_world(world).classes
 
     def __len__(self): return len(self.seeds)
-    def scene(self, i:int): return render_scene(self.seeds[i], self.size)
-    def __repr__(self): return f'TinyWorld(split={self.split!r}, n={len(self)}, size={self.size})'
+    def scene(self, i:int): return render_scene(self.seeds[i], self.size, self.world)
+    def __repr__(self): return f"TinyWorld(split={self.split!r}, n={len(self)}, size={self.size}{'' if self.world == 'shapes' else f', world={self.world!r}'})"
 
 # %% ../nbs/01a_tinyworld.ipynb #00000037
 def scene_sample(scene:Scene):
@@ -290,6 +533,15 @@ def __getitem__(self:TinyWorld, i:int):
     return self.transform(sample) if self.transform else sample
 
 # %% ../nbs/01a_tinyworld.ipynb #0000003d
+def umask():
+    "The process's file-creation mask (read from /proc where it can be, so the mask is never changed)."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError): pass
+    m = os.umask(0o022); os.umask(m)
+    return m
+
 def write_bytes(path:Path, # destination (its folder must exist)
                 data:bytes): # the file's content
     "Write `data` to `path` atomically (temporary file + rename), unless `path` already holds exactly `data`."
@@ -298,6 +550,7 @@ def write_bytes(path:Path, # destination (its folder must exist)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f: f.write(data)
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.remove(tmp)
@@ -316,7 +569,7 @@ def _png(a:np.ndarray, palette=None):
 
 # %% ../nbs/01a_tinyworld.ipynb #00000040
 def coco_annotations(scene:Scene):
-    "COCO instance annotations of `scene`'s objects (RLE segmentations), in instance order."
+    "COCO instance annotations of `scene`'s objects (RLE segmentations), in instance order (parts world: visible pixels per part)."
     from pycocotools import mask as mask_utils
     anns = []
     for k, o in enumerate(scene.objects, 1):
@@ -324,10 +577,40 @@ def coco_annotations(scene:Scene):
         area, bbox = int(mask_utils.area(rle)), [int(v) for v in mask_utils.toBbox(rle)]
         anns.append(dict(id=10 * scene.seed + k, image_id=scene.seed, category_id=o['label'],
                          segmentation=dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode('ascii')),
-                         area=area, bbox=bbox, iscrowd=0, attributes=dict(colour=o['colour'], size=o['size'])))
+                         area=area, bbox=bbox, iscrowd=0, attributes=dict(colour=o['colour'], size=o['size'],
+                                                                          **({'parts': o['part_areas']} if 'part_areas' in o else {}))))
     return anns
 
 COCO_INFO = dict(description='glass tiny world', url='https://github.com/glass-ocl/glass', version='1')
+MANIFEST = 'tinyworld.json'  # written into every export: world, version, format, size, seeds
+
+def _runs(seeds:list):
+    "The seeds as [start, stop) runs of consecutive integers."
+    runs = []
+    for s in seeds:
+        if runs and runs[-1][1] == s: runs[-1][1] += 1
+        else: runs.append([s, s + 1])
+    return runs
+
+def export_manifest(world, fmt:str, size:int, name:str, seeds:list):
+    "The record an export writes as `tinyworld.json`: who wrote it, from which world and version, and the seeds of image set `name`."
+    w = get_world(world)
+    return dict(tool='glass tinyworld', world=w.name, world_version=w.version, format=fmt, size=size, sets={name: _runs(seeds)})
+
+def write_manifest(out:Path, m:dict):
+    "Write `m` to `out/tinyworld.json`, keeping the other image sets of a manifest with the same world, format and size."
+    try: old = json.loads((Path(out) / MANIFEST).read_text())
+    except (OSError, ValueError): old = None
+    keys = ('tool', 'world', 'world_version', 'format', 'size')
+    if isinstance(old, dict) and all(old.get(k) == m[k] for k in keys) and isinstance(old.get('sets'), dict):
+        m = dict(m, sets={**old['sets'], **m['sets']})
+    return write_json(Path(out) / MANIFEST, m)
+
+def _progress(seeds:list, show:bool, desc:str):
+    "`seeds` with a progress bar (glass.core.progress) if `show`."
+    return progress(seeds, desc=desc, unit='scene') if show else seeds
+
+def _supercategory(name:str): return 'shape' if name in SHAPES else 'object'
 
 def _check_seeds(seeds):
     "The seeds as a list of ints; reject duplicates."
@@ -338,20 +621,27 @@ def _check_seeds(seeds):
 # %% ../nbs/01a_tinyworld.ipynb #00000041
 def export_coco(out_dir, # folder to write (created if missing)
                 seeds, # scene seeds (the image ids), e.g. `split_seeds('val', 100)`
-                size:int=64): # image side in pixels
-    "Render `seeds` and write them as a COCO folder: `images/`, `annotations/instances.json` and `captions.json`."
-    out, seeds = Path(out_dir), _check_seeds(seeds)
-    for d in ('images', 'annotations'): (out / d).mkdir(parents=True, exist_ok=True)
+                size:int=64, # image side in pixels
+                world:str='shapes', # 'shapes' or 'parts'
+                progress:bool=False): # show a progress bar
+    "Render `seeds` and write them as a COCO folder: `images/`, `annotations/instances.json` and `captions.json` (and `parts/`)."
+    out, seeds, w = Path(out_dir), _check_seeds(seeds), get_world(world)
+    dirs = ('images', 'annotations') + (('parts',) if w.name != 'shapes' else ())
+    for d in dirs: (out / d).mkdir(parents=True, exist_ok=True)
     images, anns, caps = [], [], []
-    for seed in seeds:
-        s = render_scene(seed, size); name = f'{seed:07d}.png'
+    for seed in _progress(seeds, progress, 'export coco'):
+        s = render_scene(seed, size, w.name); name = f'{seed:07d}.png'
         write_bytes(out / 'images' / name, _png(s.image))
+        if w.name != 'shapes': write_bytes(out / 'parts' / name, _png(s.part.astype(np.uint8)))
         images.append(dict(id=seed, file_name=name, width=size, height=size))
         anns += coco_annotations(s)
         caps.append(dict(id=seed, image_id=seed, caption=s.caption))
-    cats = [dict(id=i, name=c, supercategory='shape') for i, c in enumerate(CLASSES) if i]
-    write_json(out / 'annotations' / 'instances.json', dict(info=COCO_INFO, licenses=[], images=images, annotations=anns, categories=cats))
-    write_json(out / 'annotations' / 'captions.json', dict(info=COCO_INFO, licenses=[], images=images, annotations=caps))
+    info = dict(COCO_INFO, world=w.name, world_version=w.version)
+    cats = [dict(id=i, name=c, supercategory=_supercategory(c)) for i, c in enumerate(w.classes) if i]
+    extra = dict(part_labels=w.parts) if w.name != 'shapes' else {}
+    write_json(out / 'annotations' / 'instances.json', dict(info=info, licenses=[], images=images, annotations=anns, categories=cats, **extra))
+    write_json(out / 'annotations' / 'captions.json', dict(info=info, licenses=[], images=images, annotations=caps))
+    write_manifest(out, export_manifest(w, 'coco', size, 'images', seeds))
     return out
 
 # %% ../nbs/01a_tinyworld.ipynb #00000048
@@ -373,50 +663,117 @@ def export_voc(out_dir, # folder to write (created if missing)
                seeds, # scene seeds, e.g. `split_seeds('val', 100)`
                size:int=64, # image side in pixels
                split:str='val', # name of the image set written to `ImageSets/Segmentation/{split}.txt`
-               boundary:int=0): # half-width of a 255 (void) band along object boundaries; 0: none
-    "Render `seeds` and write them as a VOC 2012 folder: JPEG images, class and object palette PNGs, an image set."
+               boundary:int=0, # half-width of a 255 (void) band along object boundaries; 0: none
+               world:str='shapes', # 'shapes' or 'parts'
+               progress:bool=False): # show a progress bar
+    "Render `seeds` and write them as a VOC 2012 folder: JPEG images, class and object (and part) palette PNGs, an image set."
     if split not in VOC_SPLITS: raise ValueError(f"unknown VOC image set {split!r}; choose one of {', '.join(VOC_SPLITS)}")
-    out, seeds, pal = Path(out_dir), _check_seeds(seeds), voc_palette()
-    dirs = 'JPEGImages', 'SegmentationClass', 'SegmentationObject', 'ImageSets/Segmentation'
-    for d in dirs: (out / d).mkdir(parents=True, exist_ok=True)
+    out, seeds, pal, w = Path(out_dir), _check_seeds(seeds), voc_palette(), get_world(world)
+    maps = ('SegmentationClass', 'SegmentationObject') + (('SegmentationPart',) if w.name != 'shapes' else ())
+    for d in ('JPEGImages', *maps, 'ImageSets/Segmentation'): (out / d).mkdir(parents=True, exist_ok=True)
     names = []
-    for seed in seeds:
-        s, name = render_scene(seed, size), f'{seed:07d}'
+    for seed in _progress(seeds, progress, 'export voc'):
+        s, name = render_scene(seed, size, w.name), f'{seed:07d}'
         buf = io.BytesIO(); Image.fromarray(s.image).save(buf, format='JPEG', quality=95, subsampling=0)
         write_bytes(out / 'JPEGImages' / f'{name}.jpg', buf.getvalue())
         void = boundary_band(s.instance, boundary)
-        for d, m in (('SegmentationClass', s.semantic), ('SegmentationObject', s.instance)):
+        for d, m in zip(maps, (s.semantic, s.instance, s.part)):
             write_bytes(out / d / f'{name}.png', _png(np.where(void, 255, m).astype(np.uint8), pal))
         names.append(name)
     write_bytes(out / 'ImageSets/Segmentation' / f'{split}.txt', ''.join(n + '\n' for n in names).encode())
+    write_manifest(out, export_manifest(w, 'voc', size, split, seeds) | dict(classes=w.classes, part_labels=w.parts))
     return out
 
 # %% ../nbs/01a_tinyworld.ipynb #00000051
 FORMATS = {'coco': export_coco, 'voc': export_voc}
+SIZE_RANGE = (16, 1024)  # image sides the command accepts
+
+def _check_args(n:int, split:str, format:str, size:int, seed, world:str):
+    "The seeds to export; raise `InputError` naming the bad argument."
+    if format not in FORMATS: raise InputError(f"--format {format!r} is not a format; choose coco or voc")
+    if world not in WORLDS: raise InputError(f"--world {world!r} is not a tiny world; choose one of {', '.join(WORLDS)}")
+    lo, hi = SIZE_RANGE
+    if not lo <= size <= hi: raise InputError(f'--size {size}: the image side must be between {lo} and {hi} pixels')
+    if n < 1: raise InputError(f'--n {n}: export at least one scene (--n 1 or more)')
+    try: return split_seeds(split, n, seed)
+    except ValueError as e: raise InputError(f'{e} (--split, --seed, --n)') from None
+
+def _check_out(out:Path):
+    "Raise `InputError` if `out` or a folder above it is an existing file."
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise InputError(f'{p} is a file, not a folder; choose another output folder' + ('' if p == out else f' (for {out})'))
+
+def _read_manifest(out:Path):
+    "`out`'s `tinyworld.json` as a dict, or None if it has none (or it is not ours)."
+    try: m = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError): return None
+    return m if isinstance(m, dict) and m.get('tool') == 'glass tinyworld' else None
+
+# %% ../nbs/01a_tinyworld.ipynb #8d2b05f7
+def export_plan(out:Path, # the output folder
+                want:dict, # the manifest of the export asked for (`export_manifest`)
+                overwrite:bool=False): # replace whatever `out` holds
+    "'new' (write aside, swap in), 'update' (same settings: write in place) or 'replace'; raise `InputError` to refuse."
+    _check_out(out)
+    if not out.exists() or not any(out.iterdir()): return 'new'
+    have = _read_manifest(out)
+    if have is None:
+        if overwrite: return 'replace'
+        raise InputError(f'{out} is not empty and holds no {MANIFEST} of glass tinyworld (files of your own?); '
+                         'choose a new or empty folder, or pass --overwrite to replace its content')
+    keys = ('world', 'world_version', 'format', 'size')
+    diff = [f'{k} {have.get(k)!r} (asked: {want[k]!r})' for k in keys if have.get(k) != want[k]]
+    (name, runs), sets = next(iter(want['sets'].items())), have.get('sets') or {}
+    if name in sets and sets[name] != runs: diff.append(f'seeds of {name!r}')
+    if want['format'] == 'coco' and set(sets) - {name}: diff.append('image sets')
+    if not diff: return 'update'
+    if overwrite: return 'replace'
+    raise InputError(f"{out} holds a glass tinyworld export with other settings: {'; '.join(diff)}; "
+                     'choose another folder, or pass --overwrite to replace it')
+
+# %% ../nbs/01a_tinyworld.ipynb #da6e34f6
+def _swap_in(tmp:Path, out:Path):
+    "Move the finished export `tmp` to `out`; the old `out` (if any) is removed after the swap."
+    old = out.with_name(f'.{out.name}.tinyworld-old')
+    if old.exists(): shutil.rmtree(old)
+    if out.exists(): os.replace(out, old)
+    os.replace(tmp, out)
+    if old.exists(): shutil.rmtree(old)
+
+def _export(out:Path, fmt:str, seeds, size:int, split:str, world:str, preview:bool):
+    "Write the export (and its preview) into `out`."
+    if fmt == 'coco': export_coco(out, seeds, size, world, progress=True)
+    else: export_voc(out, seeds, size, split=split, world=world, progress=True)
+    if preview: _save_preview(out / 'preview.png', seeds[:12], size, world)
 
 @call_parse
 def tinyworld_cmd(out_dir:str, # folder to write the export into (created if missing)
                   n:int=100, # number of scenes
                   split:str='train', # seed range to draw from: train, val or test
                   format:str='coco', # coco (images/ + annotations/) or voc (VOC 2012 layout)
-                  size:int=64, # image side in pixels
+                  size:int=64, # image side in pixels (16 to 1024)
                   seed:int=None, # first seed; default: the split's first seed (seeds seed..seed+n-1 must lie in the split)
-                  preview:bool_arg=True): # also write preview.png, a grid of the first scenes
+                  world:str='shapes', # shapes (flat-coloured shapes) or parts (objects made of parts)
+                  preview:bool_arg=True, # also write preview.png, a grid of the first scenes
+                  overwrite:bool_arg=False): # replace the folder's content if it is not an export with the same settings
     "Render tiny-world scenes and export them as a COCO or VOC folder."
-    if format not in FORMATS: raise SystemExit(f"glass tinyworld: unknown format {format!r}; choose coco or voc")
-    try: seeds = split_seeds(split, n, seed)
-    except ValueError as e: raise SystemExit(f'glass tinyworld: {e}')
-    out = Path(out_dir)
-    if format == 'coco': export_coco(out, seeds, size)
-    else: export_voc(out, seeds, size, split=split)
+    seeds, out = _check_args(n, split, format, size, seed, world), Path(out_dir)
+    plan = export_plan(out, export_manifest(world, format, size, split if format == 'voc' else 'images', list(seeds)), overwrite)
+    if plan == 'update': _export(out, format, seeds, size, split, world, preview)
+    else:
+        tmp = out.with_name(f'.{out.name}.tinyworld-tmp')
+        if tmp.exists(): shutil.rmtree(tmp)
+        _export(tmp, format, seeds, size, split, world, preview)
+        _swap_in(tmp, out)
     what = 'images/, annotations/instances.json, annotations/captions.json' if format == 'coco' else \
         f'JPEGImages/, SegmentationClass/, SegmentationObject/, ImageSets/Segmentation/{split}.txt'
-    print(f'wrote {n} {split} scenes (seeds {seeds.start}..{seeds.stop - 1}, {size}x{size}) as {format.upper()} to {out}: {what}')
-    if preview and n: _save_preview(out / 'preview.png', seeds[:12], size); print(f'preview: {out / "preview.png"}')
+    print(f'wrote {n} {split} scenes of the {world} world (seeds {seeds.start}..{seeds.stop - 1}, {size}x{size}) '
+          f'as {format.upper()} to {out}: {what}, {MANIFEST}' + (', preview.png' if preview else ''))
 
-def _save_preview(path:Path, seeds, size:int):
+def _save_preview(path:Path, seeds, size:int, world:str='shapes'):
     "Save a `show_scenes` grid of `seeds` to `path` atomically."
     import matplotlib.pyplot as plt
-    fig = show_scenes([render_scene(s, size) for s in seeds], ncols=min(len(seeds), 4))
+    fig = show_scenes([render_scene(s, size, world) for s in seeds], ncols=min(len(seeds), 4))
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100); plt.close(fig)
     write_bytes(path, buf.getvalue())
