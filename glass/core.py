@@ -7,7 +7,7 @@ __all__ = ['DTYPES', 'SAMPLE_KEYS', 'SHIPPED', 'RANDOM', 'ARCH_FILE', 'seed_ever
            'get_dtype', 'to_tensor', 'to_uint8', 'to_pil', 'load_image', 'Sample', 'InputError', 'MissingInputError',
            'LogBar', 'progress', 'shipped_dir', 'resolve_weights', 'shipped_name', 'architectures_dir',
            'architecture_names', 'RandomWeights', 'random_weights', 'part_source', 'build_random', 'load_model',
-           'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer', 'check_device', 'pick_device']
+           'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer', 'check_device', 'pick_device', 'check_dtype']
 
 # %% ../nbs/00_core.ipynb #00000002
 import os, sys, time, random
@@ -325,3 +325,9 @@ def pick_device(device:str=None, # the `--device` given, or None
     if device is not None: return str(check_device(device))
     d = default_device()
     return f"cuda:{(os.environ if env is None else env).get('LOCAL_RANK', 0)}" if d.type == 'cuda' else d.type
+
+def check_dtype(dtype:str, # 'fp32', 'bf16', 'fp16' (or the long names); None passes
+                flag:str='--dtype'): # the flag that named it, for the message
+    "Raise an `InputError` unless `dtype` names a dtype of `DTYPES`; return it."
+    if dtype is not None and dtype not in DTYPES: raise InputError(f"unknown {flag} {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return dtype

@@ -15,7 +15,7 @@ from fastcore.basics import store_attr, patch
 from fastcore.script import call_parse, bool_arg
 from diffusers.models.attention_processor import AttnProcessor2_0
 from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
-                        resolve_weights, architecture_names, get_dtype, DTYPES, check_device, pick_device)
+                        resolve_weights, architecture_names, get_dtype, DTYPES, check_device, check_dtype, pick_device)
 
 # %% auto #0
 __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
@@ -1032,7 +1032,7 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     check_model(model)
     device = pick_device(device)  # cuda:LOCAL_RANK under a launcher
     dtype = dtype or recipe_dtype(recipe, device)
-    if dtype not in DTYPES: raise InputError(f"unknown --dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    check_dtype(dtype)
     extra = dict(recipe=recipe, scheduler=sched or 'model', dtype=str(get_dtype(dtype)).replace('torch.', ''))
     _check_guidance_out(out_dir)
     _manifest(out_dir, guidance_settings(str(model), vocab, rows, cfg, seed, batch_size, extra, **gen), write=False)

@@ -514,16 +514,19 @@ def _load_decoder(d, c):
 # %% ../nbs/06_model.ipynb #00000055
 @patch(cls_method=True)
 def from_pretrained(cls:GLASS, path, # a folder written by `save_pretrained`
+                    parts:dict=None, # modules to use instead of loading them, e.g. {'decoder': stand_in}: that part is not read
                     **overrides, # `GlassConfig` fields to change (e.g. `stage=2, train_unet='full'`)
                    ) -> GLASS:
     "Load a saved GLASS model (in training mode, like a freshly built one)."
     d = Path(path)
     c = read_config(d)
     c = replace(c, **overrides) if overrides else c
-    parts = dict(encoder=_load_encoder(d, c), decoder=_load_decoder(d, c),
-                 slot_attention=SlotAttention.from_pretrained(str(d/'slot_attention')),
-                 feature_decoder=MLPFeatureDecoder.from_pretrained(str(d/'feature_decoder')))
-    return cls(c, **parts).train()
+    load = dict(encoder=lambda: _load_encoder(d, c), decoder=lambda: _load_decoder(d, c),
+                slot_attention=lambda: SlotAttention.from_pretrained(str(d/'slot_attention')),
+                feature_decoder=lambda: MLPFeatureDecoder.from_pretrained(str(d/'feature_decoder')))
+    given = parts or {}
+    if unknown := set(given) - set(load): raise ValueError(f"GLASS.from_pretrained: unknown part(s) {sorted(unknown)}; parts: {list(load)}")
+    return cls(c, **{k: given[k] if k in given else f() for k, f in load.items()}).train()
 
 # %% ../nbs/06_model.ipynb #559d1e64
 TRAINING_FIELDS = ('stage', 'train_unet', 'train_slot_attention', 'lambda_diff', 'lambda_sem', 'lambda_inst', 'sem_loss', 'match_cost',

@@ -915,14 +915,6 @@ def validate(self:ValidateCB, l:Learner):
     l.acc.wait_for_everyone()
 
 # %% ../nbs/07_train.ipynb #00000044
-def _build(run:RunConfig):
-    "`build_model(run)`, with a part that cannot be loaded (a missing folder, a hub id neither cached nor reachable) as an `InputError`."
-    try: return build_model(run)
-    except OSError as e:
-        parts = ', '.join(f'model.{k}={v!r}' for k, v in (run.model or {}).items() if k in ('encoder', 'decoder') and v not in (None, 'tiny'))
-        raise InputError(f"cannot load the model's parts ({parts or run.builder}): {str(e).splitlines()[0]}; "
-                         "give local folders, or download them where the hub can be reached") from e
-
 def train(run:RunConfig, # what to train and how
           out_dir, # run folder: checkpoints, `model/`, `log.jsonl`, `val/`, `wandb/`
           resume:bool=True, # continue from the newest checkpoint in `out_dir`
@@ -932,7 +924,7 @@ def train(run:RunConfig, # what to train and how
     "Train a model as `run` says; return the `Learner`."
     check_run(run, out_dir, files=dataset is None, model=model is None)
     seed_everything(run.train.seed)
-    model = model if model is not None else _build(run)
+    model = model if model is not None else build_model(run)  # a part that cannot be loaded: a MissingInputError naming it
     dataset = dataset if dataset is not None else train_dataset(run.data)
     cbs = [CheckDataCB(), *([CacheCB()] if run.data.cache_dir else []), CheckpointCB(), ProgressCB(), LogCB(), *(cbs or [])]
     if run.train.val_every and (vd := val_dataset(run.data)) is not None: cbs.append(ValidateCB(vd, val_protocol(run.data)))

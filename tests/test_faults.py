@@ -356,7 +356,7 @@ TRAIN_CASES = table(
          tiny(lambda d: d['model'].update(stage=2, train_unet='full')), absent=['{T}/run']),
     Case('train data size differs from the model', TRAIN_CONFIG, 'data.image_size=64 but model.image_size=32',
          tiny(lambda d: d['data'].update(image_size=64)), absent=['{T}/run']),
-    Case('train model part cannot be loaded', TRAIN_CONFIG, "cannot load the model's parts (model.encoder='/no/such/dinov2'",
+    Case('train model part cannot be loaded', TRAIN_CONFIG, "cannot load AutoModel from /no/such/dinov2",
          tiny(lambda d: d['model'].update(encoder='/no/such/dinov2')), absent=['{T}/run']),
     # flags
     Case('train --n 0', ['train', '{T}/run', '--n', '0'], 'DataConfig.n must be >= 1, got 0', absent=['{T}/run']),
