@@ -15,7 +15,6 @@ import numpy as np, torch
 import torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from fastcore.script import call_parse, bool_arg, Param
-from tqdm.auto import tqdm
 from .metrics import DiscoveryMetrics, fg_ari, best_overlap
 from .data import ResizeCrop, ResizeShortCrop, relabel_by_rank, collate, IMAGE_KERNELS, MASK_KERNELS, LONG_SIDE, CROP_OFFSET, COCO_RULES, VOC_RULES
 from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype

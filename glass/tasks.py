@@ -21,10 +21,9 @@ from torch import nn, Tensor
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, bool_arg
 from scipy.optimize import linear_sum_assignment
-from tqdm.auto import tqdm
 from .metrics import confusion, semantic_iou
 from .evaluate import get_protocol, slot_ids, _loader, _json_safe, _describe, colour_ids, write_atomic
-from .core import InputError, MissingInputError
+from .core import InputError, MissingInputError, progress as progress_bar
 
 # %% ../nbs/09a_tasks.ipynb #ae5bbb69
 RELEASED_UNET = 'unet2dconditionmodel'
@@ -233,7 +232,7 @@ def evaluate_semseg(model, # callable: images (b, 3, H, W) -> soft slot masks (b
     protocol = protocol or get_protocol('glass-coco')
     names = _class_names(dataset, n_classes); n = len(names)
     conf, t0, n_img = torch.zeros(n, n, dtype=torch.long), time.time(), 0
-    for batch in tqdm(_loader(dataset, protocol, batch_size), desc='semseg', disable=not progress):
+    for batch in progress_bar(_loader(dataset, protocol, batch_size), desc='semseg', unit='batch', disable=not progress):
         masks = model(batch['image']).cpu()
         ids = slot_ids(masks, batch['semantic'].shape[-2:], protocol.upsample)
         pred = class_map(ids, slot_labels(ids, labeller(batch, ids.shape[-2:]).cpu(), masks.shape[1], n))
@@ -298,7 +297,7 @@ def slot_examples(model, # a GLASS (anything with `.slots(images, generator)`)
     "Slot vectors matched to objects and the objects' properties: (x (N, D), {property: [N values]}, match IoUs (N,))."
     protocol = protocol or get_protocol('tinyworld', image_size=model.config.image_size)
     g, xs, props, ious = torch.Generator().manual_seed(seed), [], {}, []
-    for batch in tqdm(_loader(dataset, protocol, batch_size), desc='slots', disable=not progress):
+    for batch in progress_bar(_loader(dataset, protocol, batch_size), desc='slots', unit='batch', disable=not progress):
         out = model.slots(batch['image'].to(next(model.parameters()).device), generator=g)
         ids = slot_ids(out.masks.cpu(), batch['instance'].shape[-2:], protocol.upsample)
         for i in range(len(ids)):
