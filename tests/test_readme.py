@@ -87,3 +87,24 @@ def test_notebook_table():
     rows = set(re.findall(r'^\| `(\w+)` \| `glass', _section('The notebooks'), re.M))
     nbs = {p.stem for p in (ROOT/'nbs').glob('[0-9]*.ipynb')}
     assert rows == nbs, f'missing rows: {nbs - rows}; rows of no notebook: {rows - nbs}'
+
+def _glass_part(cmd:str):
+    "The `glass` part of a command line: `glass train ARGS` for `accelerate launch ... -m glass.train ARGS` too."
+    from glass.cli import COMMANDS
+    mods = {v[0].split(':')[0]: k for k, v in COMMANDS.items()}
+    cmd = ' '.join(cmd.split())
+    m = re.search(r'-m (glass\.[a-z_]+) (.*)', cmd) or re.search(r'(?:\$\(which glass\)|^glass) ([a-z-]+) (.*)', cmd)
+    if not m: return None
+    return f"glass {mods.get(m.group(1), m.group(1))} {m.group(2)}"
+
+def test_paper_scale_commands_are_the_reproduce_notebooks():
+    "The README's paper-scale commands are cells of 14_reproduce, which the tests execute at reduced width."
+    import json
+    nb = json.loads((ROOT/'nbs'/'14_reproduce.ipynb').read_text())
+    cells = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code' and '#| eval: false' in ''.join(c['source'])]
+    nb_cmds = {_glass_part(l.lstrip('!')) for c in cells for l in re.sub(r'\\\n\s*', ' ', c).split('\n') if l.startswith('!')}
+    block = re.findall(r'```sh\n(.*?)```', _section('At paper scale'), re.S)[0]
+    readme_cmds = [_glass_part(l) for l in re.sub(r'\\\n\s*', ' ', block).strip().split('\n')]
+    assert len(readme_cmds) == 5 and None not in readme_cmds
+    missing = [c for c in readme_cmds if c not in nb_cmds]
+    assert not missing, f'README commands that 14_reproduce does not hold (and so no test runs): {missing}'
