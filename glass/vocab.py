@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
+__all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS', 'NO_PLURAL',
            'TINY_CLASSES', 'PHRASE_STOPS', 'plural', 'Vocab', 'make_vocab', 'tiny_classes', 'coco_vocab', 'voc_vocab',
            'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions', 'tiny_clip_tokenizer',
            'word_level_tokenizer', 'PromptPlan', 'phrase_span', 'plan_prompt']
@@ -55,12 +55,15 @@ VOC_PROMPT_NAMES = {'diningtable': 'dining table', 'pottedplant': 'potted plant'
 # %% ../nbs/05a_vocab.ipynb #00000007
 IRREGULAR_PLURALS = {'person': 'people', 'man': 'men', 'woman': 'women', 'child': 'children', 'mouse': 'mice',
     'knife': 'knives', 'sheep': 'sheep', 'calf': 'calves', 'goose': 'geese', 'shelf': 'shelves', 'leaf': 'leaves'}
+NO_PLURAL = {'people', 'cattle', 'sheep', 'deer', 'fish', 'skis', 'scissors', 'glasses', 'jeans', 'pants', 'men',
+    'women', 'children', 'mice', 'geese', 'trousers', 'clothes'} # already plural, or the same in both numbers
 
 def plural(word:str # a lower-case word or phrase
           )->str:
     "The plural of `word` (last word of a phrase)."
     *head, w = word.split(' ')
     if w in IRREGULAR_PLURALS: p = IRREGULAR_PLURALS[w]
+    elif w in NO_PLURAL: p = w
     elif re.search(r'(s|x|z|ch|sh)$', w): p = w + 'es'
     elif re.search(r'[^aeiou]y$', w): p = w[:-1] + 'ies'
     else: p = w + 's'
