@@ -125,20 +125,20 @@ def make_vocab(classes:list, # class names, `classes[0] == 'background'`
 # %% ../nbs/05_caption_masks.ipynb #0000000c
 TINY_CLASSES = ['background', 'circle', 'square', 'triangle', 'diamond']
 
-def tiny_classes()->list:
-    "The tiny world's class names (from `glass.tinyworld` when available)."
-    try: from glass.tinyworld import CLASSES
+def tiny_classes(world:str='shapes')->list: # 'shapes' or 'parts'
+    "The class names of a tiny world (from `glass.tinyworld` when available)."
+    try: from glass.tinyworld import get_world
     except ImportError: return list(TINY_CLASSES)
-    return list(CLASSES)
+    return list(get_world(world).classes)
 
 def coco_vocab()->Vocab: return make_vocab(COCO_CLASSES, COCO_SYNONYMS)
 def voc_vocab()->Vocab: return make_vocab(VOC_CLASSES, VOC_SYNONYMS, VOC_PROMPT_NAMES)
-def tiny_vocab()->Vocab: return make_vocab(tiny_classes())
+def tiny_vocab(world:str='shapes')->Vocab: return make_vocab(tiny_classes(world))
 
-def get_vocab(name:str # 'coco', 'voc' or 'tinyworld'
+def get_vocab(name:str # 'coco', 'voc', 'tinyworld' or 'tinyworld-parts'
              )->Vocab:
     "The class vocabulary called `name`."
-    fs = {'coco': coco_vocab, 'voc': voc_vocab, 'tinyworld': tiny_vocab}
+    fs = {'coco': coco_vocab, 'voc': voc_vocab, 'tinyworld': tiny_vocab, 'tinyworld-parts': lambda: tiny_vocab('parts')}
     if name not in fs: raise KeyError(f"unknown vocabulary {name!r}; choose one of {', '.join(fs)}")
     return fs[name]()
 
