@@ -69,8 +69,8 @@ def compose(model, # a GLASS
     edited = edit(op, s[:1], None if image_b is None else s[1:], i, j)
     dec = model.decoder
     z = torch.randn((1, dec.unet.config.in_channels, dec.latent_size, dec.latent_size), generator=g).to(dev)
-    sample = lambda sl: dec.sample(sl, num_inference_steps, guidance_scale, scheduler, latents=z).cpu()[0]
-    return dict(images=x, masks=out.head_mean_masks.cpu(), originals=[sample(s[k:k + 1]) for k in range(len(x))],
+    sample = lambda sl: dec.sample(sl, num_inference_steps, guidance_scale, scheduler, latents=z).float().cpu()[0]
+    return dict(images=x, masks=out.head_mean_masks.float().cpu(), originals=[sample(s[k:k + 1]) for k in range(len(x))],
                 edited=[sample(e) for e in edited], op=op, i=i, j=j)
 
 # %% ../nbs/10_compose.ipynb #00000010
@@ -137,10 +137,13 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 seed:int=0, # seed of slots and noise
                 encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
                 sd:str=None, # released checkpoints: the Stable Diffusion 2.1 folder (required to decode them)
-                resolution:int=256): # released checkpoints: side of the decoded images (the released sampler's 256)
+                resolution:int=256, # released checkpoints: side of the decoded images (the released sampler's 256)
+                device:str=None, # cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
+                dtype:str=None): # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
     "Edit the slots of one or two images (remove, add, swap) and decode."
     from glass.tasks import load_model, checkpoint_layout
     from glass.guidance import check_out_dir
+    from glass.core import pick_device, check_dtype
     from glass.data import verify_image
     if steps < 1: raise InputError(f"--steps {steps}: at least 1 sampler step (0 would write the undenoised noise)")
     if resolution < 8 or resolution % 8: raise InputError(f"--resolution {resolution}: a positive multiple of 8")
@@ -148,12 +151,13 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
     if scheduler not in ('dpm', 'ddim'): raise InputError(f"--scheduler {scheduler!r}; choose dpm or ddim")
     if op != 'remove' and img_b is None: raise InputError(f"--op {op} needs a second image IMG_B")
     check_out_dir(out, '--out')
+    device, _ = pick_device(device), check_dtype(dtype)
     if checkpoint_layout(ckpt) == 'released' and sd is None:
         raise InputError(f"{ckpt} is a released GLASS checkpoint, which holds no Stable Diffusion: pass --sd with the Stable Diffusion 2.1 folder")
     for f in (img_a, img_b):
         if f is not None and Path(f).is_dir(): raise InputError(f"{f} is a folder; give an image file")
         if f is not None: verify_image(f)  # readable before the model loads
-    model = load_model(ckpt, encoder=encoder, sd=sd, decoder_resolution=resolution)
+    model = load_model(ckpt, device, encoder=encoder, sd=sd, decoder_resolution=resolution, dtype=dtype)
     _check_slots(op, i, j, model.config.num_slots)
     s = model.config.image_size
     r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed)

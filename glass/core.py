@@ -7,7 +7,7 @@ __all__ = ['DTYPES', 'SAMPLE_KEYS', 'SHIPPED', 'RANDOM', 'ARCH_FILE', 'seed_ever
            'get_dtype', 'to_tensor', 'to_uint8', 'to_pil', 'load_image', 'Sample', 'InputError', 'MissingInputError',
            'LogBar', 'progress', 'shipped_dir', 'resolve_weights', 'shipped_name', 'architectures_dir',
            'architecture_names', 'RandomWeights', 'random_weights', 'part_source', 'build_random', 'load_model',
-           'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer']
+           'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer', 'check_device', 'pick_device', 'check_dtype']
 
 # %% ../nbs/00_core.ipynb #00000002
 import os, sys, time, random
@@ -274,7 +274,11 @@ def load_model(cls, # the model class (diffusers, transformers, or a transformer
     if random_weights(path_or_id) is not None: return build_random(cls, path_or_id, subfolder, dtype)
     path, kw = part_source(path_or_id, subfolder)
     if dtype is not None: kw['torch_dtype' if hasattr(cls, 'load_config') else 'dtype'] = get_dtype(dtype)
-    return cls.from_pretrained(path, **kw, **kwargs)
+    try: return cls.from_pretrained(path, **kw, **kwargs)
+    except OSError as e:  # a missing folder or file, or a hub id neither cached nor reachable
+        where = f'{path}/{subfolder}' if subfolder and Path(str(path)).is_dir() else str(path_or_id) + (f' ({subfolder}/)' if subfolder else '')
+        raise MissingInputError(f"cannot load {cls.__name__} from {where}: {str(e).splitlines()[0]}; give a folder that holds it, "
+                                "a hub id already downloaded (or reachable), or random:NAME") from e
 
 # %% ../nbs/00_core.ipynb #353d218d
 def byte_symbols()->list:
@@ -302,3 +306,28 @@ def clip_bpe_tokenizer(bpe_gz:str, # CLIP's merges file, e.g. open_clip's bpe_si
     (out / 'tokenizer_config.json').write_text(json.dumps(dict(tokenizer_class='CLIPTokenizer', model_max_length=77, do_lower_case=True,
         errors='replace', add_prefix_space=False, clean_up_tokenization_spaces=True, **sp), indent=1) + '\n')
     return out
+
+# %% ../nbs/00_core.ipynb #2ab988e5
+def check_device(device:str): # e.g. 'cpu', 'cuda', 'cuda:1', 'mps'; None: the default
+    "Raise an `InputError` unless `device` is a device this machine has; return it."
+    if device is None: return None
+    try: d = torch.device(device)
+    except (RuntimeError, ValueError): raise InputError(f"--device {device!r} is not a device; use cpu, cuda, cuda:N or mps") from None
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if d.type == 'cuda' and (d.index or 0) >= n: raise InputError(f"--device {device}: this machine has {n} CUDA device(s); use cpu" + (f" or cuda:0..{n - 1}" if n else ''))
+    mps = getattr(torch.backends, 'mps', None)
+    if d.type == 'mps' and not (mps and mps.is_available()): raise InputError(f"--device {device}: MPS is not available here; use cpu")
+    return device
+
+def pick_device(device:str=None, # the `--device` given, or None
+                env:dict=None): # default `os.environ` (its `LOCAL_RANK` under a launcher)
+    "The device a command runs on: `device` if this machine has it, else `default_device()` (CUDA: the launcher's `LOCAL_RANK`)."
+    if device is not None: return str(check_device(device))
+    d = default_device()
+    return f"cuda:{(os.environ if env is None else env).get('LOCAL_RANK', 0)}" if d.type == 'cuda' else d.type
+
+def check_dtype(dtype:str, # 'fp32', 'bf16', 'fp16' (or the long names); None passes
+                flag:str='--dtype'): # the flag that named it, for the message
+    "Raise an `InputError` unless `dtype` names a dtype of `DTYPES`; return it."
+    if dtype is not None and dtype not in DTYPES: raise InputError(f"unknown {flag} {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return dtype

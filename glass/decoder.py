@@ -348,11 +348,13 @@ def load_extras(self:SlotDiffusionDecoder, weights:dict): # tensors read from sl
 # %% ../nbs/04_diffusion_decoder.ipynb #00000039
 def _load_part(cls, path, sub, dtype=None, **kw):
     try: return load_model(cls, path, sub, dtype, **kw)
+    except MissingInputError: raise  # a missing folder or file: names them already
     except Exception as e: raise OSError(f"could not load the {sub}/ of {path!r} as {cls.__name__}: {e}") from e
 
 def _load_scheduler(path, **kw):
     where, sub = part_source(path, 'scheduler')
     try: return DDPMScheduler.from_config(DDPMScheduler.load_config(where, **sub, **kw))
+    except OSError as e: raise MissingInputError(f"cannot load the scheduler/ of {path}: {str(e).splitlines()[0]}") from e
     except Exception as e: raise OSError(f"could not load the scheduler/ of {path!r}: {e}") from e
 
 def _decoder_files(path, **kw):
@@ -395,6 +397,11 @@ def _text_parts(path, **hub):
     "The tokenizer and text encoder of a pipeline folder (for the empty prompt)."
     from transformers import AutoTokenizer, CLIPTextModel
     where, sub = part_source(path, 'tokenizer')
+    local = Path(str(path)) if random_weights(path) is None else None
+    if local is not None and local.is_dir() and (missing := [p for p in ('tokenizer', 'text_encoder') if not (local/p).is_dir()]):
+        raise MissingInputError(f"unconditional='empty_prompt' needs tokenizer/ and text_encoder/ in {path}: it has no {missing[0]}/")
     try: return (AutoTokenizer.from_pretrained(where, **sub, **hub),
                  load_model(CLIPTextModel, path, 'text_encoder', torch.float32, **hub))  # encoded once, in full precision
+    except OSError as e:
+        raise MissingInputError(f"unconditional='empty_prompt' needs tokenizer/ and text_encoder/ in {path}: {str(e).splitlines()[0]}") from e
     except Exception as e: raise OSError(f"unconditional='empty_prompt' needs tokenizer/ and text_encoder/ in {path!r}: {e}") from e

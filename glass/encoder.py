@@ -326,11 +326,15 @@ def __getitem__(self:FeatureCache, i:int):
 def _stack_images(samples): return torch.stack([s['image'] for s in samples])
 
 @torch.no_grad()
-def _encode_range(encoder, dataset, start, stop, batch_size, device, num_workers):
-    "Encode dataset items `start..stop-1` in batches and return them stacked."
+def _encode_range(encoder, dataset, start, stop, batch_size, device, num_workers, bar=None):
+    "Encode dataset items `start..stop-1` in batches and return them stacked (counting the images on `bar`)."
     sub = torch.utils.data.Subset(dataset, range(start, stop))
     dl = torch.utils.data.DataLoader(sub, batch_size=batch_size, collate_fn=_stack_images, num_workers=num_workers)
-    return torch.cat([encoder(x.to(device)).cpu() for x in dl])
+    out = []
+    for x in dl:
+        out.append(encoder(x.to(device)).cpu())
+        if bar is not None: bar.update(len(x))
+    return torch.cat(out)
 
 def _write_shard(path, s, feats, start):
     "Write shard `s` atomically."
@@ -364,7 +368,7 @@ def cache_features(encoder:FrozenEncoder, # frozen encoder producing (b, c, h, w
                    device=None, # where to run the encoder; default: the encoder's device
                    num_workers:int=0, # DataLoader workers loading images
                    overwrite:bool=False, # delete a mismatching or existing cache instead of failing
-                   progress:bool=False): # show a progress bar
+                   progress:bool=False): # show progress (`glass.core.progress`: a bar on a terminal, plain lines in logs)
     "Compute `encoder`'s features of every sample of `dataset` once and store them in `path`; return a `FeatureCache`."
     device = device or next(encoder.parameters()).device
     transform = transform if transform is not None else transform_params(getattr(dataset, 'transform', None))
@@ -375,11 +379,13 @@ def cache_features(encoder:FrozenEncoder, # frozen encoder producing (b, c, h, w
     if found is not None and found.get('complete'): return FeatureCache(path)
     n_shards = -(-len(dataset) // shard_size)
     todo = [s for s in range(n_shards) if not (Path(path)/shard_name(s)).is_file()]
-    if progress:
-        from tqdm.auto import tqdm; todo = tqdm(todo, desc='caching features')
+    size = lambda s: min((s + 1) * shard_size, len(dataset)) - s * shard_size
+    from glass.core import progress as progress_bar
+    bar = progress_bar(total=len(dataset), initial=len(dataset) - sum(map(size, todo)), desc='caching features', unit='img', disable=not progress)
     for s in todo:
         start, stop = s * shard_size, min((s + 1) * shard_size, len(dataset))
-        _write_shard(path, s, _encode_range(encoder, dataset, start, stop, batch_size, device, num_workers).to(getattr(torch, dtype)), start)
+        _write_shard(path, s, _encode_range(encoder, dataset, start, stop, batch_size, device, num_workers, bar).to(getattr(torch, dtype)), start)
+    bar.close()
     _write_json(Path(path)/MANIFEST, {**wanted, 'num_shards': n_shards, 'complete': True})
     return FeatureCache(path)
 

@@ -15,10 +15,9 @@ import numpy as np, torch
 import torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from fastcore.script import call_parse, bool_arg, Param
-from tqdm.auto import tqdm
 from .metrics import DiscoveryMetrics, fg_ari, best_overlap
 from .data import ResizeCrop, ResizeShortCrop, relabel_by_rank, collate, IMAGE_KERNELS, MASK_KERNELS, LONG_SIDE, CROP_OFFSET, COCO_RULES, VOC_RULES
-from .core import InputError, MissingInputError
+from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype
 
 # %% ../nbs/09_evaluate.ipynb #00000005
 MASK_SOURCES = ('slot_attention', 'mlp_decoder', 'baseline')
@@ -378,19 +377,19 @@ def open_dataset(data:str, # the dataset folder
 # %% ../nbs/09_evaluate.ipynb #0000002a
 TASKS = ('discovery', 'semseg')
 
-def _model(ckpt, baseline, n_slots, mask_source, seed, encoder=None, sd=None):
+def _model(ckpt, baseline, n_slots, mask_source, seed, encoder=None, sd=None, device=None, dtype=None):
     "The mask callable of a checkpoint (and the model), or a baseline's."
     if ckpt is None:
         if baseline not in BASELINES: raise InputError(f"unknown baseline {baseline!r}; choose one of {', '.join(BASELINES)}")
         return BASELINES[baseline](n_slots or 7), None, 'baseline'
     from glass.tasks import load_model, Segmenter
     if mask_source not in MASK_SOURCES[:2]: raise InputError(f"--mask_source must be slot_attention or mlp_decoder, got {mask_source!r}")
-    m = load_model(ckpt, encoder=encoder, sd=sd)
+    m = load_model(ckpt, device, encoder=encoder, sd=sd, dtype=dtype, decoder=False)  # masks need no diffusion decoder (semseg's labeller loads its own pipeline)
     if n_slots and m.config.learnable_slot_init and n_slots != m.config.num_slots:
         raise InputError(f"{ckpt} has {m.config.num_slots} learned initial slots and cannot run with {n_slots}; pass --n_slots {m.config.num_slots}")
     return Segmenter(m, mask_source, seed, n_slots), m, mask_source
 
-def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None):
+def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None, device=None, dtype=None):
     "The caption labeller of `--task semseg`."
     from glass.tasks import CaptionLabeller
     from glass.core import resolve_weights, shipped_name, SHIPPED
@@ -399,7 +398,7 @@ def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None):
     if src is None: raise InputError("--task semseg needs --pipeline (the text-to-image pipeline folder that made the pseudo masks)")
     if recipe is None:  # the shipped tiny-world stand-in has its own recipe
         recipe = 'standin' if shipped_name(resolve_weights(src)).startswith(SHIPPED) else 'sd'
-    try: return CaptionLabeller(src, classes, vocab, noise_level, seed, recipe=recipe)
+    try: return CaptionLabeller(src, classes, vocab, noise_level, seed, recipe=recipe, device=device, dtype=dtype)
     except ValueError as e: raise InputError(str(e)) from e
 
 VOCABS = ('coco', 'voc', 'tinyworld')
@@ -473,10 +472,13 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              n_show:int=8, # images in masks.png
              save_masks:bool_arg=False, # also write masks/ (each image's slot ids, PNG) and per_image.jsonl
              check_data:bool_arg=True, # check every image and annotation before evaluating (False: trust the data)
+             device:str=None, # where the checkpoint (and the semseg pipeline) runs: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
+             dtype:str=None, # their precision: fp32, bf16 or fp16 (default: as stored, fp32)
              out:str='eval'): # folder for metrics.json and masks.png
     "Evaluate object discovery (or semantic segmentation) on a COCO or VOC folder; write metrics.json (and masks.png)."
     _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks)
     if task == 'semseg': _check_semseg(vocab, noise_level)
+    device, _ = pick_device(device), check_dtype(dtype)
     if data is None: raise InputError("--data DIR is required")
     rules = dict(crowd=crowd, overlap=overlap, class_overlap=class_overlap, duplicates=duplicates, void=void)
     proto = get_protocol(preset, resolution=resolution, ignore_background=ignore_background, average=average, empty_ari=empty_ari,
@@ -484,24 +486,25 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
     if crop is not None: proto = replace(proto, crop=crop or None)
     ds = open_dataset(data, format, split, images, ann, captions)
     summary = _dataset_summary(ds, check_data, format, ann)
-    model, glass_model, source = _model(ckpt, baseline, proto.num_slots, mask_source, seed, encoder, sd)
+    model, glass_model, source = _model(ckpt, baseline, proto.num_slots, mask_source, seed, encoder, sd, device, dtype)
     if glass_model is not None and image_size is None: image_size = glass_model.config.image_size
     if glass_model is not None and image_size % glass_model.encoder.patch_size:
         raise InputError(f"--image_size {image_size}: the checkpoint's encoder needs a multiple of its patch size {glass_model.encoder.patch_size}")
     proto = replace(proto, mask_source=source, **({'image_size': image_size} if image_size else {}))
     info = dict(data=dict(folder=str(data), format=format, **(dict(split=split) if format == 'voc' else dict(images=images, ann=ann))),
                 dataset_check=summary)
-    if ckpt is not None: info.update(checkpoint=str(ckpt), checkpoint_layout=getattr(glass_model, 'layout', 'glass'), seed=seed)
+    if ckpt is not None: info.update(checkpoint=str(ckpt), checkpoint_layout=getattr(glass_model, 'layout', 'glass'), seed=seed,
+                                     device=device, dtype=str(get_dtype(dtype or 'fp32')).replace('torch.', ''))
     if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or ('tinyworld' if preset == 'tinyworld' else format),
-                                        noise_level, seed, batch_size, out, info, mask_recipe)
+                                        noise_level, seed, batch_size, out, info, mask_recipe, device, dtype)
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info, save_masks=save_masks)
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery', 'corloc', 'n_images')}))
     print(f'wrote {Path(out) / "metrics.json"}' + (f', {Path(out) / "masks"}/' if save_masks else '') + f' and {Path(out) / "masks.png"}')
 
-def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None):
+def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None, device=None, dtype=None):
     "The `--task semseg` branch of `eval_cmd`."
     from glass.tasks import evaluate_semseg
-    lab = _labeller(glass_model, pipeline, ds.classes, vocab, noise_level, seed, recipe)
+    lab = _labeller(glass_model, pipeline, ds.classes, vocab, noise_level, seed, recipe, device, dtype)
     res = evaluate_semseg(model, ds, lab, proto, batch_size, out, info=dict(info, pipeline=str(pipeline), vocab=vocab))
     print(json.dumps(dict(miou=_json_safe(res['miou']), n_images=res['n_images'])))
     print(f'wrote {Path(out) / "metrics.json"}')

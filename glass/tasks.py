@@ -21,10 +21,9 @@ from torch import nn, Tensor
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, bool_arg
 from scipy.optimize import linear_sum_assignment
-from tqdm.auto import tqdm
 from .metrics import confusion, semantic_iou
 from .evaluate import get_protocol, slot_ids, _loader, _json_safe, _describe, colour_ids, write_atomic
-from .core import InputError, MissingInputError
+from .core import InputError, MissingInputError, progress as progress_bar
 
 # %% ../nbs/09a_tasks.ipynb #ae5bbb69
 RELEASED_UNET = 'unet2dconditionmodel'
@@ -104,16 +103,22 @@ def load_model(ckpt, # a checkpoint folder (ours or released), or a model (retur
                device:str=None, # device to move the model to; None: leave it
                encoder:str=None, # released checkpoints: the DINOv2 folder or hub id
                sd:str=None, # released checkpoints: the Stable Diffusion 2.1 folder (where a decoder is needed)
-               decoder_resolution:int=256): # released checkpoints: side of the decoded images
+               decoder_resolution:int=256, # released checkpoints: side of the decoded images
+               dtype=None, # e.g. 'bf16' or a torch dtype: the precision the model runs in; None: as stored
+               decoder:bool=True): # load the diffusion decoder; False: a placeholder (masks and slots need none)
     "A trained GLASS in evaluation mode, from our layout or the released one."
-    from glass.model import GLASS
+    from glass.model import GLASS, read_config
+    from glass.core import get_dtype
     if isinstance(ckpt, nn.Module): m = ckpt
-    elif checkpoint_layout(ckpt) == 'released': m = load_released(ckpt, encoder, sd, decoder_resolution)
+    elif checkpoint_layout(ckpt) == 'released': m = load_released(ckpt, encoder, sd if decoder else None, decoder_resolution)
     else:
-        try: m = GLASS.from_pretrained(ckpt)
+        skip = None if decoder or read_config(ckpt).decoder is None else dict(decoder=MissingPart(
+            f"{ckpt} was loaded without its diffusion decoder (load_model(..., decoder=True) loads it)"))
+        try: m = GLASS.from_pretrained(ckpt, parts=skip)
         except FileNotFoundError as e: raise MissingInputError(f"{ckpt}: {e}") from e
         except (ValueError, OSError) as e: raise InputError(f"{ckpt}: cannot load the checkpoint: {e}") from e
     m = m.eval()
+    if dtype is not None: m = m.to(get_dtype(dtype))
     return m if device is None else m.to(device)
 
 # %% ../nbs/09a_tasks.ipynb #646c89f2
@@ -129,7 +134,7 @@ def save_released(model, # a GLASS (its slot attention, and decoder UNet if `une
 
 # %% ../nbs/09a_tasks.ipynb #00000007
 class Segmenter:
-    "A GLASS model as a mask callable: images (b, 3, H, W) -> soft slot masks (b, K, h, w)."
+    "A GLASS model as a mask callable: images (b, 3, H, W) -> soft slot masks (b, K, h, w), float32 on the CPU."
     def __init__(self, model, mask_source:str='slot_attention', # 'slot_attention' or 'mlp_decoder'
                  seed:int=0, num_slots:int=None):
         store_attr(); self.generator = torch.Generator().manual_seed(seed)
@@ -138,8 +143,8 @@ class Segmenter:
     def __call__(self, images:Tensor):
         dev = next(self.model.parameters()).device
         if self.mask_source == 'slot_attention':  # averaged over heads, as the released evaluation does
-            return self.model.slots(images.to(dev), generator=self.generator, num_slots=self.num_slots).head_mean_masks.cpu()
-        return self.model.segment(images.to(dev), num_slots=self.num_slots, generator=self.generator, mask_source=self.mask_source).cpu()
+            return self.model.slots(images.to(dev), generator=self.generator, num_slots=self.num_slots).head_mean_masks.float().cpu()
+        return self.model.segment(images.to(dev), num_slots=self.num_slots, generator=self.generator, mask_source=self.mask_source).float().cpu()
 
 # %% ../nbs/09a_tasks.ipynb #0000000a
 def slot_labels(ids:Tensor, # (b, H, W) slot id of each pixel, in 0..K-1
@@ -186,10 +191,11 @@ class CaptionLabeller:
                  vocab='coco', # `glass.guidance.Vocab` or its name
                  noise_level:float=0.5, seed:int=0,
                  image_size:int=None, # side the images are resized to for the pipeline; None: its native size
-                 recipe:str='sd'): # pseudo-mask recipe (`glass.guidance.MASK_RECIPES`)
+                 recipe:str='sd', # pseudo-mask recipe (`glass.guidance.MASK_RECIPES`)
+                 device:str=None, dtype=None): # where and in what precision a pipeline given by folder runs (default: cuda if any; fp32)
         from glass.guidance import get_vocab, load_pipeline, mask_recipe
         mask_recipe(recipe)  # an unknown recipe fails here, not at the first batch
-        self.pipe = load_pipeline(pipe) if isinstance(pipe, (str, Path)) else pipe
+        self.pipe = load_pipeline(pipe, device, dtype=dtype) if isinstance(pipe, (str, Path)) else pipe
         self.vocab = get_vocab(vocab) if isinstance(vocab, str) else vocab
         store_attr('classes,noise_level,seed,recipe'); self.generator = torch.Generator().manual_seed(seed)
         s = self.pipe.unet.config.sample_size
@@ -226,7 +232,7 @@ def evaluate_semseg(model, # callable: images (b, 3, H, W) -> soft slot masks (b
     protocol = protocol or get_protocol('glass-coco')
     names = _class_names(dataset, n_classes); n = len(names)
     conf, t0, n_img = torch.zeros(n, n, dtype=torch.long), time.time(), 0
-    for batch in tqdm(_loader(dataset, protocol, batch_size), desc='semseg', disable=not progress):
+    for batch in progress_bar(_loader(dataset, protocol, batch_size), desc='semseg', unit='batch', disable=not progress):
         masks = model(batch['image']).cpu()
         ids = slot_ids(masks, batch['semantic'].shape[-2:], protocol.upsample)
         pred = class_map(ids, slot_labels(ids, labeller(batch, ids.shape[-2:]).cpu(), masks.shape[1], n))
@@ -291,7 +297,7 @@ def slot_examples(model, # a GLASS (anything with `.slots(images, generator)`)
     "Slot vectors matched to objects and the objects' properties: (x (N, D), {property: [N values]}, match IoUs (N,))."
     protocol = protocol or get_protocol('tinyworld', image_size=model.config.image_size)
     g, xs, props, ious = torch.Generator().manual_seed(seed), [], {}, []
-    for batch in tqdm(_loader(dataset, protocol, batch_size), desc='slots', disable=not progress):
+    for batch in progress_bar(_loader(dataset, protocol, batch_size), desc='slots', unit='batch', disable=not progress):
         out = model.slots(batch['image'].to(next(model.parameters()).device), generator=g)
         ids = slot_ids(out.masks.cpu(), batch['instance'].shape[-2:], protocol.upsample)
         for i in range(len(ids)):
@@ -424,20 +430,27 @@ def inception_fid(real:Tensor, fake:Tensor): # (n, 3, H, W) images in [0, 1]
 
 # %% ../nbs/09a_tasks.ipynb #0000003c
 @torch.no_grad()
-def generation_task(model, dataset, # samples without a transform (only `image` is used)
+def generation_task(model, dataset, # samples without a transform (only `image` is used), taken in their order
                     n:int=64, num_inference_steps:int=25, guidance_scale:float=1., scheduler:str='dpm',
-                    batch_size:int=16, seed:int=0, progress:bool=False):
+                    batch_size:int=64, # images per batch; each batch restarts its noise from `seed`, so the images depend on it
+                    seed:int=42, # every batch draws its slot and decoder noise from a new generator seeded `seed`
+                    progress:bool=False):
     "Conditional generation from slots: encoder Frechet distance (and FID where available) against the real images."
-    from glass.data import ResizeCrop, collate
-    s = model.config.image_size
-    tf, g, real, fake = ResizeCrop(image_size=s), torch.Generator().manual_seed(seed), [], []
+    from glass.data import ResizeShortCrop, collate
+    from glass.core import progress as bar
+    s, r = model.config.image_size, model.config.decoder_resolution
+    tf, real, fake = ResizeShortCrop(image_size=s, decoder_size=r), [], []
     idx = list(range(min(n, len(dataset))))
-    for j in tqdm(range(0, len(idx), batch_size), desc='generate', disable=not progress):
-        x = collate([tf({'image': dataset[i]['image']}) for i in idx[j:j + batch_size]])['image']  # images only: masks of other sizes would not stack
-        real.append(x); fake.append(reconstruct(model, x, num_inference_steps, guidance_scale, scheduler, g))
+    for j in bar(range(0, len(idx), batch_size), desc='generate', unit='batch', disable=not progress):
+        b = collate([tf({'image': dataset[i]['image']}) for i in idx[j:j + batch_size]])  # images only: masks of other sizes would not stack
+        g = torch.Generator().manual_seed(seed)  # re-created for every batch, as the released script does
+        real.append(b['image_dec']); fake.append(reconstruct(model, b['image'], num_inference_steps, guidance_scale, scheduler, g).float())
     real, fake = torch.cat(real), torch.cat(fake)
     res = dict(task='generation', n=len(real), encoder_frechet_distance=encoder_frechet_distance(model.encoder, real, fake, s),
-               num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, scheduler=scheduler, seed=seed)
+               num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, scheduler=scheduler, seed=seed, batch_size=batch_size,
+               seed_rule='a generator seeded `seed` is re-created for every batch (the released eval_generation.py)',
+               resolution=r, preprocess=repr(tf),
+               real=f'the dataset images in order, short side resized to {r} and centre-cropped (image_dec); the slots from the {s}-px centre square')
     ok, msg = fid_status()
     res.update(fid=inception_fid(real, fake)) if ok else res.update(fid=None, fid_note=msg)
     return res, real, fake
@@ -524,15 +537,19 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
                    num_slots:int=None, mask_source:str='slot_attention', seed:int=0,
                    encoder:str=None, # released checkpoints: the DINOv2 folder or hub id
                    progress:bool=True, # progress bars (plain lines in logs)
-                   check_data:bool=True): # check that every image opens before the model loads (False: trust the images)
+                   check_data:bool=True, # check that every image opens before the model loads (False: trust the images)
+                   device:str=None, # where the model runs; None: a given model stays where it is, a folder loads on `pick_device()`
+                   dtype=None): # precision of the model, e.g. 'bf16'; None: as stored
     "Write slot masks (palette PNG), an overlay figure and the slots (safetensors) of each image; return the paths."
     import matplotlib.pyplot as plt
     from safetensors.torch import save
-    from glass.core import to_tensor, progress as bar
+    from glass.core import to_tensor, progress as bar, pick_device, check_dtype
     from glass.data import ResizeCrop
     from glass.feature_decoder import patches_to_grid
+    check_dtype(dtype)
+    dev = pick_device(device) if device is not None or not isinstance(model, nn.Module) else None
     files, out = _check_segment(src, out_dir, size, num_slots, mask_source, progress, check_data)
-    model = load_model(model, encoder=encoder)
+    model = load_model(model, dev, encoder=encoder, dtype=dtype, decoder=False)  # masks and slots need no diffusion decoder
     size, g = size or model.config.image_size, torch.Generator().manual_seed(seed)
     if size % model.encoder.patch_size: raise InputError(f"size={size}: the encoder needs a multiple of its patch size {model.encoder.patch_size}")
     written, dev = [], next(model.parameters()).device
@@ -540,13 +557,14 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
         x = ResizeCrop(image_size=size)(dict(image=to_tensor(_read(f))))['image'][None]
         o = model.slots(x.to(dev), generator=g, num_slots=num_slots)
         m = o.head_mean_masks if mask_source == 'slot_attention' else patches_to_grid(model.feature_decoder(o.pre_slots).masks, *o.masks.shape[-2:])
-        ids = slot_ids(m.cpu(), (size, size))[0]
+        m = m.float().cpu()
+        ids = slot_ids(m, (size, size))[0]
         stem = out / name
         stem.parent.mkdir(parents=True, exist_ok=True)
         _palette_png(ids.numpy(), Path(f'{stem}_masks.png'))
         fig = overlay_figure(x[0], ids, f.name); fig.savefig(f'{stem}_overlay.png', dpi=100); plt.close(fig)
-        Path(f'{stem}_slots.safetensors').write_bytes(save({'slots': o.slots[0].cpu().contiguous(), 'pre_slots': o.pre_slots[0].cpu().contiguous(),
-                                                            'masks': m[0].cpu().contiguous()}))  # bytes, then a plain write: the user's umask
+        Path(f'{stem}_slots.safetensors').write_bytes(save({'slots': o.slots[0].float().cpu().contiguous(), 'pre_slots': o.pre_slots[0].float().cpu().contiguous(),
+                                                            'masks': m[0].contiguous()}))  # bytes, then a plain write: the user's umask
         written.append({k: Path(f'{stem}_{k}.{e}') for k, e in (('masks', 'png'), ('overlay', 'png'), ('slots', 'safetensors'))})
     return written
 
@@ -560,7 +578,9 @@ def segment_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 mask_source:str='slot_attention', # slot_attention or mlp_decoder
                 seed:int=0, # seed of the initial slots
                 encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
-                check_data:bool_arg=True): # check that every image opens before the model loads (False: trust the images)
+                check_data:bool_arg=True, # check that every image opens before the model loads (False: trust the images)
+                device:str=None, # cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
+                dtype:str=None): # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
     "Segment an image or a folder of images into slots."
-    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder, check_data=check_data)
+    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder, check_data=check_data, device=device, dtype=dtype)
     print(f'wrote masks, overlays and slots of {len(w)} image(s) into {out}')

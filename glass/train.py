@@ -12,7 +12,7 @@ __all__ = ['SOURCES', 'CACHE_DTYPES', 'GLASS_BUILDER', 'CKPT_RE', 'CKPT_FILES', 
            'set_rng_state', 'LossModule', 'Callback', 'NonFiniteLoss', 'Learner', 'check_resume', 'resume_check',
            'CorruptCheckpoint', 'read_checkpoint', 'CheckpointCB', 'ProgressCB', 'LogCB', 'log_row', 'start_wandb',
            'CheckDataCB', 'CacheCB', 'ValidateCB', 'train', 'tiny_run', 'run_preset', 'stage2_run', 'preset_table',
-           'train_cmd']
+           'parse_model_args', 'set_model', 'train_cmd']
 
 # %% ../nbs/07_train.ipynb #00000002
 import os, re, sys, json, math, time, random, shutil, importlib, inspect, uuid, copy, hashlib
@@ -915,14 +915,6 @@ def validate(self:ValidateCB, l:Learner):
     l.acc.wait_for_everyone()
 
 # %% ../nbs/07_train.ipynb #00000044
-def _build(run:RunConfig):
-    "`build_model(run)`, with a part that cannot be loaded (a missing folder, a hub id neither cached nor reachable) as an `InputError`."
-    try: return build_model(run)
-    except OSError as e:
-        parts = ', '.join(f'model.{k}={v!r}' for k, v in (run.model or {}).items() if k in ('encoder', 'decoder') and v not in (None, 'tiny'))
-        raise InputError(f"cannot load the model's parts ({parts or run.builder}): {str(e).splitlines()[0]}; "
-                         "give local folders, or download them where the hub can be reached") from e
-
 def train(run:RunConfig, # what to train and how
           out_dir, # run folder: checkpoints, `model/`, `log.jsonl`, `val/`, `wandb/`
           resume:bool=True, # continue from the newest checkpoint in `out_dir`
@@ -932,7 +924,7 @@ def train(run:RunConfig, # what to train and how
     "Train a model as `run` says; return the `Learner`."
     check_run(run, out_dir, files=dataset is None, model=model is None)
     seed_everything(run.train.seed)
-    model = model if model is not None else _build(run)
+    model = model if model is not None else build_model(run)  # a part that cannot be loaded: a MissingInputError naming it
     dataset = dataset if dataset is not None else train_dataset(run.data)
     cbs = [CheckDataCB(), *([CacheCB()] if run.data.cache_dir else []), CheckpointCB(), ProgressCB(), LogCB(), *(cbs or [])]
     if run.train.val_every and (vd := val_dataset(run.data)) is not None: cbs.append(ValidateCB(vd, val_protocol(run.data)))
@@ -953,7 +945,6 @@ def tiny_run(preset:str='glass', # a loss preset of `glass.model.PRESETS`
 _REL, _LSD = 'released GLASS code and configs', "Stable-LSD's recipe"
 _SLOT = f'{_REL} (COCO slot-attention config)'
 _SUMMARY = 'an unverified AI-written summary of the paper (the paper itself could not be read)'
-_TINY = "unused: sizes of the 'tiny' parts"
 def _ours(why:str) -> str: return f'our choice: {why}'
 
 _GLASS_COCO = dict(
@@ -974,8 +965,7 @@ _GLASS_COCO = dict(
         slot_drop_prob=(0.0, _ours('with the UNet frozen, a dropped sample gives the slots no gradient (shown in glass.model)')),
         unconditional=('empty_prompt', f"{_REL}: the sampler's unconditional branch is the empty prompt through SD 2.1's CLIP text encoder"),
         prediction_type=(None, "the scheduler's own (v-prediction for SD 2.1), the target the frozen UNet was trained for"),
-        stage=(1, 'stage 1: slot learning'), seed=(0, _ours('any seed')),
-        tiny_width=(32, _TINY), tiny_patch_size=(8, _TINY), tiny_unet_channels=([32, 64], _TINY), tiny_vae_channels=([8, 16, 16], _TINY)),
+        stage=(1, 'stage 1: slot learning'), seed=(0, _ours('any seed'))),
     data=dict(
         source=('guidance', "method: GLASS learns from generated images and their pseudo masks (`glass guidance` with SD 2.1, the decoder's own model)"),
         root=('data/guidance/coco', _ours('a path: --data_root, a `glass guidance` output folder')),
@@ -1044,7 +1034,9 @@ _STAGE2 = dict(
     train=dict(steps=(100_000, _ours('not in the sources')), lr=(2e-5, _ours("Stable-LSD's rate; stage 2's is not in the sources")),
                ema_decay=(0.9999, _ours('an EMA of the fine-tuned UNet, as diffusion fine-tuning usually keeps'))))
 STAGE2_PRESETS = {'glass-coco': _STAGE2, 'lsd-coco': _STAGE2,
-                  'glass-voc': _vary(_STAGE2, data=dict(root=('data/VOC2012/JPEGImages', _ours('a path: --data_root, the VOC 2012 images'))))}
+                  'glass-voc': _vary(_STAGE2, data=dict(root=('data/voc-trainaug', _ours(
+                      "a path: --data_root, a folder of VOC's trainaug images (10,582: VOC 2012 train with SBD's, the 1,449 val images "
+                      "excluded; e.g. links into JPEGImages/ from SBD's trainaug.txt), not JPEGImages/, which holds val too"))))}
 
 # %% ../nbs/07_train.ipynb #80e65958
 def _spec(name:str, stage:int) -> dict:
@@ -1119,6 +1111,35 @@ def _start_config(out:Path, config, preset, stage=None, init_from=None) -> RunCo
     if stage not in (None, 1, 2): raise InputError(f"--stage {stage}: choose 1 or 2")
     return run
 
+def parse_model_args(items) -> dict: # `--model` values: 'KEY=VALUE', several comma-separated, or a list of them
+    "The model fields `--model` sets: {key: value}, each value read as JSON where it parses (6, 1e-4, true, null, [256, 256]), else a string."
+    out = {}
+    for item in ([items] if isinstance(items, str) else items or []):
+        for part in re.split(r',(?=\s*[A-Za-z_]\w*\s*=)', item):  # a comma starts a new field only before KEY=
+            k, eq, v = part.partition('=')
+            if not eq or not re.fullmatch(r'[A-Za-z_]\w*', k.strip()):
+                raise InputError(f"--model {part!r}: expected KEY=VALUE, e.g. --model encoder=random:dinov2-base")
+            try: out[k.strip()] = json.loads(v)
+            except json.JSONDecodeError: out[k.strip()] = v.strip()
+    return out
+
+def _model_fields(run:RunConfig):
+    "The model fields `run.builder` takes (None: any)."
+    if run.builder == GLASS_BUILDER:
+        from glass.model import GlassConfig
+        return {f.name for f in fields(GlassConfig)}
+    ps = inspect.signature(import_obj(run.builder)).parameters
+    return None if any(p.kind == p.VAR_KEYWORD for p in ps.values()) else set(ps) - {'init_from'}
+
+def set_model(run:RunConfig, values:dict) -> RunConfig:
+    "`run` with the model fields `values` set (re-checked when the run starts); an unknown field is refused, naming it."
+    if not values: return run
+    known = _model_fields(run)
+    if known is not None and (bad := sorted(set(values) - known)):
+        raise InputError(f"--model {bad[0]}=...: the model ({run.builder}) has no field {bad[0]!r}; its fields: {', '.join(sorted(known))}")
+    notes = None if run.notes is None else {**run.notes, **{f'model.{k}': 'set with --model' for k in values}}
+    return replace(run, model={**(run.model or {}), **values}, notes=notes)
+
 # %% ../nbs/07_train.ipynb #00000058
 def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, wandb/ (not needed with --print_config)", str, opt=False, nargs='?')=None,
               config:str=None, # a RunConfig JSON (default: OUT_DIR/run.json, else a tiny GLASS on the tiny world)
@@ -1126,6 +1147,8 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
               stage:int=None, # 2: the stage-2 fine-tuning of the config (with --init_from)
               init_from:str=None, # the finished stage-1 run folder (or a saved model folder) a stage-2 run starts from
               print_config:store_true=False, # print the run config as JSON and exit (OUT_DIR not needed)
+              model:Param("set a model field, KEY=VALUE (repeat the flag, or separate fields by commas; values read as JSON where they parse), "
+                          "e.g. --model encoder=random:dinov2-base", str, action='append')=None,
               resume:bool_arg=False, # continue from the newest checkpoint in OUT_DIR
               data_root:str=None, # override: data.root (the training data folder)
               val_root:str=None, # override: data.val_root
@@ -1151,7 +1174,7 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
     if out is not None and out.exists() and not out.is_dir(): raise InputError(f"the run folder {out} is a file; choose a folder")
     if out is not None and latest_checkpoint(out) and not resume:
         raise InputError(f"{out} already holds checkpoints; pass --resume True to continue the run or choose another folder")
-    run = _start_config(out, config, preset, stage, init_from)
+    run = set_model(_start_config(out, config, preset, stage, init_from), parse_model_args(model))
     run = _override(run, 'train', steps=steps, batch_size=batch_size, lr=lr, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
                     ema_decay=ema_decay, ckpt_every=ckpt_every, val_every=val_every, log_every=log_every, wandb=wandb, cpu=cpu, threads=threads,
                     num_workers=num_workers, check_data=check_data)

@@ -291,7 +291,11 @@ CAPTION_CASES = table(
     Case('caption truncated image', ['caption', '{T}/imgs', '--out', '{T}/c.jsonl', *CAPTION], '1 of 4 images cannot be read: cannot read image',
          images_with_broken, absent=['{T}/c.jsonl']),
     Case('caption unchecked truncated image', ['caption', '{T}/imgs', '--out', '{T}/c.jsonl', *CAPTION, '--check_data', 'False'],
-         'cannot read image', images_with_broken, absent=['{T}/c.jsonl']),
+         'cannot read image', images_with_broken, keep=('{T}/imgs',), absent=['{T}/c.jsonl']),  # batches before it stay in .c.jsonl.parts/
+    Case('caption --shard 2/2', ['caption', '{imgs}', '--out', '{T}/c.jsonl', *CAPTION, '--shard', '2/2'], "'i/n'", absent=['{T}/c.jsonl']),
+    Case('caption resumed with other settings', ['caption', '{imgs}', '--out', '{T}/c.jsonl', *CAPTION, '--max_new_tokens', '3'],
+         'max_new_tokens, model, n); use the same settings, or delete',
+         write('.c.jsonl.parts/manifest.json', '{"model": "random:blip2-opt-2.7b", "max_new_tokens": 2}')),
     Case('caption --batch_size 0', ['caption', '{imgs}', '--out', '{T}/c.jsonl', *CAPTION, '--batch_size', '0'], '--batch_size 0: must be at least 1'),
     Case('caption --max_new_tokens 0', ['caption', '{imgs}', '--out', '{T}/c.jsonl', '--model', 'random:blip2-mini', '--max_new_tokens', '0'],
          '--max_new_tokens 0: must be at least 1'),
@@ -356,7 +360,11 @@ TRAIN_CASES = table(
          tiny(lambda d: d['model'].update(stage=2, train_unet='full')), absent=['{T}/run']),
     Case('train data size differs from the model', TRAIN_CONFIG, 'data.image_size=64 but model.image_size=32',
          tiny(lambda d: d['data'].update(image_size=64)), absent=['{T}/run']),
-    Case('train model part cannot be loaded', TRAIN_CONFIG, "cannot load the model's parts (model.encoder='/no/such/dinov2'",
+    Case('train --model unknown field', ['train', '{T}/run', '--model', 'num_slot=3'], "no field 'num_slot'", absent=['{T}/run']),
+    Case('train --model without a value', ['train', '{T}/run', '--model', 'num_slots'], "--model 'num_slots': expected KEY=VALUE", absent=['{T}/run']),
+    Case('train --model of the wrong type', ['train', '{T}/run', '--model', 'num_slots=three'], "GlassConfig.num_slots must be an integer, got 'three'",
+         absent=['{T}/run']),
+    Case('train model part cannot be loaded', TRAIN_CONFIG, "cannot load AutoModel from /no/such/dinov2",
          tiny(lambda d: d['model'].update(encoder='/no/such/dinov2')), absent=['{T}/run']),
     # flags
     Case('train --n 0', ['train', '{T}/run', '--n', '0'], 'DataConfig.n must be >= 1, got 0', absent=['{T}/run']),
@@ -432,6 +440,9 @@ EVAL_CASES = table(
               flags=['--mask_source', 'mlp_decoder']),
     eval_coco('eval no check, truncated image', 'cannot read image', edit_files=lambda d: truncated(first_image(d)), flags=['--check_data', 'False']),
     eval_coco('eval --image_size not a multiple of the patch', 'a multiple of its patch size 8', pos=['{ckpt}'], flags=['--image_size', '30']),
+    eval_coco('eval --device tpu', "--device 'tpu' is not a device", pos=['{ckpt}'], flags=['--device', 'tpu']),
+    eval_coco('eval unknown --dtype', "unknown --dtype 'fp64'", pos=['{ckpt}'], flags=['--dtype', 'fp64']),
+    *([eval_coco('eval --device cuda without one', 'this machine has 0 CUDA device(s)', pos=['{ckpt}'], flags=['--device', 'cuda'])] if NO_CUDA else []),
     Case('eval --out is a file', ['eval', '--data', '{coco}', '--preset', 'tinyworld', '--out', '{T}/metrics'], 'is a file; give a folder',
          write('metrics', 'my notes')),
     Case('eval --out under a file', ['eval', '--data', '{coco}', '--preset', 'tinyworld', '--out', '{T}/metrics/sub'], 'is a file, not a folder',
@@ -457,6 +468,9 @@ EVAL_CASES = table(
 )
 
 SEGMENT_CASES = table(
+    *([Case('segment --device cuda without one', ['segment', '{ckpt}', '{a}', '--device', 'cuda', '--out', '{T}/o'], 'this machine has 0 CUDA device(s)',
+            absent=['{T}/o'])] if NO_CUDA else []),
+    Case('segment unknown --dtype', ['segment', '{ckpt}', '{a}', '--dtype', 'fp64', '--out', '{T}/o'], "unknown --dtype 'fp64'", absent=['{T}/o']),
     Case('segment --num_slots 0', ['segment', '{ckpt}', '{a}', '--num_slots', '0', '--out', '{T}/out'], 'num_slots=0: at least one slot',
          earlier('out', 'a_masks.png')),
     Case('segment --size 0', ['segment', '{ckpt}', '{a}', '--size', '0', '--out', '{T}/out'], 'size=0', earlier('out', 'a_masks.png')),
@@ -484,6 +498,9 @@ def _compose(*args): return ['compose', *args, '--out', '{T}/out']
 COMPOSE_OUT = earlier('out', 'edited_a.png', 'compose.png')
 COMPOSE_CASES = table(
     Case('compose --steps 0', _compose('{ckpt}', '{a}', '--steps', '0'), '--steps 0: at least 1 sampler step', COMPOSE_OUT),
+    Case('compose unknown --dtype', _compose('{ckpt}', '{a}', '--dtype', 'half'), "unknown --dtype 'half'", COMPOSE_OUT),
+    *([Case('compose --device cuda without one', _compose('{ckpt}', '{a}', '--device', 'cuda'), 'this machine has 0 CUDA device(s)', COMPOSE_OUT)]
+      if NO_CUDA else []),
     Case('compose unknown op', _compose('{ckpt}', '{a}', '--op', 'blend'), "--op 'blend'", COMPOSE_OUT),
     Case('compose slot out of range', _compose('{ckpt}', '{a}', '--i', '9', '--steps', '1'), 'slot i=9 out of range', COMPOSE_OUT),
     Case('compose swap slot j out of range', _compose('{ckpt}', '{a}', '{a.jpg}', '--op', 'swap', '--j', '-5', '--steps', '1'),

@@ -1,7 +1,7 @@
 """The paper's model at full size on a CPU, with random weights, through the commands a user runs.
 
-One stage-1 step with all three losses (`glass train --preset glass-coco --print_config`, the model pointed at the shipped
-architectures by `glass.reproduce.with_random_weights`, then `glass train OUT --config`), one stage-2 step
+One stage-1 step with all three losses (`glass train OUT --preset glass-coco`, the model put on the shipped architectures
+with random weights by `--model` flags, `glass.reproduce.random_model_flags`), one stage-2 step
 (`glass train OUT2 --stage 2 --init_from OUT`), and one `glass eval --preset glass-coco` of 2 COCO-format images on the saved
 stage-1 model. The training data is a 2-sample guidance folder written by `glass guidance` (random:sd21-mini, 2 steps; its
 content does not matter here); the COCO images come from `glass.reproduce.coco_sample`.
@@ -22,7 +22,7 @@ import os, sys, json, time, platform
 from pathlib import Path
 import pytest, torch
 from safetensors.torch import load_file
-from glass.reproduce import coco_sample, with_random_weights, run_measured, glass_argv, available_gib, SAMPLE_SCENES
+from glass.reproduce import coco_sample, random_model_flags, run_measured, glass_argv, available_gib, SAMPLE_SCENES
 from glass.guidance import write_jsonl
 
 SLOW = os.environ.get('GLASS_SLOW') == '1'
@@ -44,17 +44,6 @@ def glass(args, cwd, what):
     print(f"\n{what}: {r['seconds']:.1f} s wall, {r['cpu_seconds']:.1f} s CPU, peak RSS {r['peak_rss_mib']} MiB  (glass {' '.join(args)})")
     if os.environ.get('GLASS_RECORD'): _record(Path(os.environ['GLASS_RECORD']), fig)
     return r
-
-def print_config(args, cwd):
-    "The run config `glass train ARGS --print_config` prints (in this process: nothing to measure)."
-    import contextlib, io
-    from glass.cli import main
-    out, here = io.StringIO(), os.getcwd()
-    try:
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(out): assert main(['train', *args, '--print_config']) == 0
-    finally: os.chdir(here)
-    return json.loads(out.getvalue())
 
 def _record(path, fig):
     "Add one command's figures to the JSON record (replacing an earlier record of the same step)."
@@ -88,10 +77,8 @@ def stage1(request, tmp_path_factory):
     size = request.param
     def make(d):
         once(tmp_path_factory, 'data', make_data)
-        cfg = d / f's1-{size}.json'
-        cfg.write_text(json.dumps(print_config(['--preset', 'glass-coco', '--data_root', 'guidance', '--cache_dir', f'cache-{size}'], d)))
-        with_random_weights(cfg, size)
-        glass(['train', f's1-{size}', '--config', cfg.name, *CPU_STEP], d, f'stage 1 step, {size}')
+        glass(['train', f's1-{size}', '--preset', 'glass-coco', '--data_root', 'guidance', '--cache_dir', f'cache-{size}', *random_model_flags(size),
+               *CPU_STEP], d, f'stage 1 step, {size}')
         return {}
     d, _ = once(tmp_path_factory, f's1-{size}', make)
     return size, d / f's1-{size}'
@@ -135,9 +122,7 @@ def stage2(request, stage1):
     def make(d):
         run = f's2-{variant}'
         args = ['train', run, '--stage', '2', '--init_from', s1.name, '--data_root', 'coco/train2017', '--cache_dir', f'cache-{size}', *CPU_STEP]
-        if variant.endswith('cross_attn'):  # no flag for it: print the stage-2 config, edit it, pass it back
-            cfg = print_config(args[2:], d); cfg['model']['train_unet'] = 'cross_attn'
-            (d / f'{run}.json').write_text(json.dumps(cfg)); args = ['train', run, '--config', f'{run}.json']
+        if variant.endswith('cross_attn'): args += ['--model', 'train_unet=cross_attn']  # after --stage 2's train_unet='full'
         glass(args, d, f'stage 2 step, {variant}')
         return {}
     d, _ = once(request.getfixturevalue('tmp_path_factory'), f's2-{variant}', make)
