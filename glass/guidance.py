@@ -15,7 +15,7 @@ from fastcore.basics import store_attr, patch
 from fastcore.script import call_parse, bool_arg
 from diffusers.models.attention_processor import AttnProcessor2_0
 from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
-                        resolve_weights, architecture_names, get_dtype, DTYPES)
+                        resolve_weights, architecture_names, get_dtype, DTYPES, check_device, check_dtype, pick_device)
 
 # %% auto #0
 __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS',
@@ -28,8 +28,8 @@ __all__ = ['COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS', 'VOC_
            'column_groups', 'generate_with_masks', 'masks_from_images', 'mask_recipe', 'recipe_dtype', 'write_jsonl',
            'read_captions', 'parse_shard', 'shard_batches', 'sample_files', 'guidance_settings', 'write_guidance',
            'GuidanceDataset', 'check_model', 'load_pipeline', 'set_scheduler', 'launch_shard', 'check_out_dir',
-           'check_flags', 'check_device', 'guidance_cmd', 'byte_level_standin', 'load_captioner', 'caption_images',
-           'list_images', 'check_images', 'caption_cmd']
+           'check_flags', 'guidance_cmd', 'byte_level_standin', 'load_captioner', 'caption_images', 'list_images',
+           'check_images', 'caption_parts', 'read_caption_parts', 'caption_settings', 'write_captions', 'caption_cmd']
 
 # %% ../nbs/05_caption_masks.ipynb #00000005
 COCO_CLASSES = ['background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck',
@@ -782,13 +782,13 @@ def _png(arr)->bytes:
     from PIL import Image
     buf = io.BytesIO(); Image.fromarray(arr).save(buf, format='PNG'); return buf.getvalue()
 
-def _manifest(out:Path, settings:dict, write:bool=True):
+def _manifest(out:Path, settings:dict, write:bool=True, hint:str='use another out_dir or the same settings'):
     "Check the run's settings against an existing manifest; write them if there is none (and `write`)."
     p, new = Path(out) / 'manifest.json', json.loads(json.dumps(settings))
     if p.exists():
         old = json.loads(p.read_text())
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if diff: raise InputError(f"{p} holds a run with other settings ({', '.join(diff)}); use another out_dir or the same settings")
+        if diff: raise InputError(f"{p} holds a run with other settings ({', '.join(diff)}); {hint}")
     elif write: _atomic(p, json.dumps(new, indent=1).encode(), tag=f'.{os.getpid()}')  # processes of one launch may write it at once
 
 def guidance_settings(model:str, vocab, rows:list, capture_cfg:CaptureConfig=None, seed:int=0, batch_size:int=4, extra:dict=None, **gen_kw)->dict:
@@ -936,17 +936,6 @@ def check_flags(*rules): # (flag, value, test, what the value must be); None val
     for flag, v, ok, must in rules:
         if v is not None and not ok(v): raise InputError(f"--{flag} {v}: must be {must}")
 
-def check_device(device:str): # e.g. 'cpu', 'cuda', 'cuda:1', 'mps'; None: the default
-    "Raise an `InputError` unless `device` is a device this machine has; return it."
-    if device is None: return None
-    try: d = torch.device(device)
-    except (RuntimeError, ValueError): raise InputError(f"--device {device!r} is not a device; use cpu, cuda, cuda:N or mps") from None
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if d.type == 'cuda' and (d.index or 0) >= n: raise InputError(f"--device {device}: this machine has {n} CUDA device(s); use cpu" + (f" or cuda:0..{n - 1}" if n else ''))
-    mps = getattr(torch.backends, 'mps', None)
-    if d.type == 'mps' and not (mps and mps.is_available()): raise InputError(f"--device {device}: MPS is not available here; use cpu")
-    return device
-
 # %% ../nbs/05_caption_masks.ipynb #0000006b
 def _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
                    no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area):
@@ -1041,10 +1030,9 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
         if bad := [w for w in r.get('class_words') or [] if ' '.join(w.lower().split()) not in v.words]:
             raise InputError(f"{captions}: caption {n} names class word(s) {bad} outside the {vocab} vocabulary; fix 'class_words' or choose --vocab")
     check_model(model)
-    if device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
-    device = check_device(device) or 'cpu'
+    device = pick_device(device)  # cuda:LOCAL_RANK under a launcher
     dtype = dtype or recipe_dtype(recipe, device)
-    if dtype not in DTYPES: raise InputError(f"unknown --dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    check_dtype(dtype)
     extra = dict(recipe=recipe, scheduler=sched or 'model', dtype=str(get_dtype(dtype)).replace('torch.', ''))
     _check_guidance_out(out_dir)
     _manifest(out_dir, guidance_settings(str(model), vocab, rows, cfg, seed, batch_size, extra, **gen), write=False)
@@ -1151,28 +1139,102 @@ def _check_captions_out(out:str):
         ok = rows is not None and all(isinstance(r, dict) and set(r) == {'image', 'caption'} for r in rows)
         if not ok: raise InputError(f"--out {out} exists and is not a captions file of `glass caption`; give a new file name")
 
+# %% ../nbs/05_caption_masks.ipynb #925431fe
+def caption_parts(out)->Path: # the captions file
+    "The folder where finished batches wait until `out` is whole: `.NAME.parts` beside it."
+    out = Path(out)
+    return out.parent / f'.{out.name}.parts'
+
+def read_caption_parts(parts)->dict: # a `caption_parts` folder
+    "image -> caption of every finished batch (of any shard); a line a kill cut short is left out."
+    done = {}
+    for f in sorted(Path(parts).glob('shard-*.jsonl')):
+        for line in f.read_text().splitlines():
+            try: r = json.loads(line)
+            except json.JSONDecodeError: continue
+            if isinstance(r, dict) and isinstance(r.get('image'), str) and isinstance(r.get('caption'), str): done[r['image']] = r['caption']
+    return done
+
+def _trim_partial(f:Path):
+    "Cut a last line that a kill left without its newline (appending after it would spoil the next line)."
+    data = f.read_bytes() if f.is_file() else b''
+    if data and not data.endswith(b'\n'):
+        with open(f, 'r+b') as fh: fh.truncate(data.rfind(b'\n') + 1)
+
+def _append_rows(f:Path, rows:list):
+    "Append JSON lines to `f` and flush them to disk."
+    with open(f, 'a') as fh: fh.write(''.join(json.dumps(r) + '\n' for r in rows)); fh.flush(); os.fsync(fh.fileno())
+
+def _finish_captions(parts:Path, rel:list, out:Path)->bool:
+    "Write `out` from the parts when every image has its caption, then remove the parts; whether `out` is whole."
+    try: done = read_caption_parts(parts) if parts.is_dir() else None
+    except FileNotFoundError: done = None  # another process finished and is removing the parts
+    if done is None: return Path(out).is_file()
+    if any(r not in done for r in rel): return False
+    _atomic(Path(out), ''.join(json.dumps(dict(image=r, caption=done[r])) + '\n' for r in rel).encode(), tag=f'.{os.getpid()}')
+    gone = parts.with_name(f'{parts.name}.{os.getpid()}.done')
+    try: parts.rename(gone)  # one process removes them; the others find them gone
+    except OSError: return True
+    import shutil; shutil.rmtree(gone, ignore_errors=True)
+    return True
+
+# %% ../nbs/05_caption_masks.ipynb #c4109bd4
+def caption_settings(model:str, rel:list, prompt:str=None, max_new_tokens:int=30)->dict:
+    "What decides the captions (the parts' `manifest.json`): the model, the images, the prompt and length (batching changes nothing)."
+    sha = __import__('hashlib').sha256(json.dumps(rel).encode()).hexdigest()
+    return dict(model=str(model), prompt=prompt, max_new_tokens=max_new_tokens, n=len(rel), images_sha256=sha)
+
+def write_captions(captioner, # (model, processor), e.g. from `load_captioner`
+                   root, # the image folder
+                   rel:list, # the images' paths relative to `root` (`list_images`)
+                   out, # the captions JSONL file, written when every image has its caption
+                   batch_size:int=8, shard:tuple=(0, 1), # (i, n): this process's share of the batches
+                   prompt:str=None, max_new_tokens:int=30, progress:bool=True, model_name:str=None)->tuple: # (captioned now, whether `out` is whole)
+    "Caption this shard's images into `caption_parts(out)`, skipping finished ones; write `out` once all images are done."
+    (model, proc), parts, root = captioner, caption_parts(out), Path(root)
+    _manifest(parts, caption_settings(model_name or getattr(model, 'name_or_path', ''), rel, prompt, max_new_tokens),
+              hint=f'use the same settings, or delete {parts} to start over')
+    done = read_caption_parts(parts)
+    mine = shard_batches(len(rel), batch_size, shard)
+    todo = [t for t in ([i for i in b if rel[i] not in done] for b in mine) if t]
+    f = parts / f'shard-{shard[0]}-of-{shard[1]}.jsonl'; _trim_partial(f)
+    total, left = sum(map(len, mine)), sum(map(len, todo))
+    bar = progress_bar(total=total, initial=total - left, desc=f'caption {shard[0]}/{shard[1]}', unit='img', disable=not progress)
+    for b in todo:
+        caps = _caption_batch(model, proc, [_pil(root / rel[i]) for i in b], prompt, max_new_tokens)
+        _append_rows(f, [dict(image=rel[i], caption=c) for i, c in zip(b, caps)])
+        bar.update(len(b))
+    bar.close()
+    return left, _finish_captions(parts, rel, Path(out))
+
 # %% ../nbs/05_caption_masks.ipynb #00000078
 @call_parse
 def caption_cmd(image_dir:str, # folder of images (searched recursively)
-                out:str='captions.jsonl', # output JSONL file (an earlier captions file there is replaced when the new one is whole)
+                out:str='captions.jsonl', # output JSONL file (written when every image has its caption; resumable)
                 model:str='Salesforce/blip2-opt-2.7b', # BLIP-2 folder or hub id, or random:NAME (random:blip2-opt-2.7b, random:blip2-mini)
                 batch_size:int=8, # images per batch
+                shard:str='0/1', # 'i/n': this command's share of the batches (split again between the processes of a launcher)
                 prompt:str=None, # text prompt the captions continue
                 max_new_tokens:int=30, # caption length limit in tokens
-                device:str=None, # default: cuda when available
-                check_data:bool_arg=True, # check that every image opens before the model loads (False: trust the images)
+                device:str=None, # default: cuda (cuda:LOCAL_RANK under a launcher) when available, else cpu
+                check_data:bool_arg=True, # check that every image of this shard opens before the model loads (False: trust the images)
                 progress:bool=True): # progress lines; --no-progress: none
     "Caption every image under IMAGE_DIR with BLIP-2 into a JSONL file."
+    t0, sh = time.time(), launch_shard(parse_shard(shard))
     check_flags(('batch_size', batch_size, lambda v: v >= 1, 'at least 1'), ('max_new_tokens', max_new_tokens, lambda v: v >= 1, 'at least 1'))
-    check_device(device)
+    device = pick_device(device)
     rel = list_images(image_dir)
     if not rel: raise MissingInputError(f"no images ({', '.join(IMAGE_EXTS)}) under {image_dir}")
     _check_captions_out(out)
     check_model(model, 'captioning model')
-    files = [Path(image_dir) / r for r in rel]
-    if check_data: check_images(files, progress)
-    t0 = time.time()
-    caps = caption_images(model, files, batch_size, prompt, max_new_tokens=max_new_tokens, device=device, progress=progress)
-    write_jsonl(out, [dict(image=r, caption=c) for r, c in zip(rel, caps)])
-    print(f"captioned {len(rel)} images in {time.time() - t0:.1f}s -> {out}")
+    parts = caption_parts(out)
+    _manifest(parts, caption_settings(model, rel, prompt, max_new_tokens), write=False, hint=f'use the same settings, or delete {parts} to start over')
+    done = read_caption_parts(parts)
+    mine = [rel[i] for b in shard_batches(len(rel), batch_size, sh) for i in b if rel[i] not in done]
+    if check_data and mine: check_images([Path(image_dir) / r for r in mine], progress)
+    n, whole = write_captions(load_captioner(model, device) if mine else (None, None), image_dir, rel, out, batch_size, sh, prompt,
+                              max_new_tokens, progress, str(model))
+    took = f"captioned {n} images (shard {sh[0]}/{sh[1]}) in {time.time() - t0:.1f}s"
+    if whole: print(f"{took} -> {out}")
+    else: print(f"{took}; {out} is written when every shard is done (finished batches in {parts})")
     return out
