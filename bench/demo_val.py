@@ -38,8 +38,15 @@ def score_val(model, b, n:int, seed:int=0):
     r = evaluate(seg, TinyWorld('val', n=n, world=D.DEMO_WORLD), D.model_protocol(b), b.eval_batch, progress=False)
     return {k: round(100 * r[k], 1) for k in ('fg_ari', 'mbo_i', 'miou_i', 'mbo_c', 'miou_c')}
 
+def score_kmeans(b, n:int):
+    "Percent scores of colour k-means (K = `num_slots`) on the first `n` VAL scenes (the demo's baseline protocol)."
+    from glass.tinyworld import TinyWorld
+    from glass.evaluate import evaluate, get_protocol, BASELINES
+    r = evaluate(BASELINES['kmeans'](b.num_slots), TinyWorld('val', n=n, world=D.DEMO_WORLD), get_protocol('tinyworld'), b.eval_batch, progress=False)
+    return {k: round(100 * r[k], 1) for k in ('fg_ari', 'mbo_i', 'miou_i', 'mbo_c', 'miou_c')}
+
 def run_variant(out:Path, name:str, v:dict, sd:Path, n_val:int, seed:int, quick:bool):
-    "Train and score the models of one variant."
+    "Train and score the models of one variant (and k-means with its number of slots)."
     from glass.model import build_model
     from glass.train import train
     b = D.demo_budget(quick, **v.get('budget', {}))
@@ -53,6 +60,7 @@ def run_variant(out:Path, name:str, v:dict, sd:Path, n_val:int, seed:int, quick:
         m = train(D.demo_run(cfg, out / 'guidance', b, seed), out / 'runs' / f'{name}_{p}', model=build_model(cfg), dataset=D.CachedSamples(cache)).model
         res[p] = dict(val=score_val(m.eval(), b, n_val, seed), train_seconds=round(time.time() - t, 1))
         print(name, p, res[p], flush=True)
+    res['kmeans'] = dict(val=score_kmeans(b, n_val))
     return dict(settings=v, budget=asdict(b), models=res, threads=torch.get_num_threads(), load=round(os.getloadavg()[0], 2))
 
 @call_parse
@@ -74,6 +82,7 @@ def main(variants:str, # a JSON file: {name: {encoder, models, budget, weights, 
     done = json.loads(res_path.read_text()) if res_path.is_file() else {}
     for name, v in vs.items():
         if name in done and done[name]['settings'] == v: continue
-        done[name] = run_variant(out, name, v, sd, n_val, seed, quick)
+        r = run_variant(out, name, v, sd, n_val, seed, quick)
+        done = {**(json.loads(res_path.read_text()) if res_path.is_file() else {}), name: r}  # another process may have added variants
         res_path.parent.mkdir(parents=True, exist_ok=True); res_path.write_text(json.dumps(done, indent=1) + '\n')
     for name, r in done.items(): print(name, {p: m['val']['mbo_i'] for p, m in r['models'].items()})
