@@ -28,19 +28,19 @@ from .core import InputError, MissingInputError, progress
 @dataclass
 class DemoBudget:
     "Every number that sets the demo's cost."
-    n_guidance:int=400 # guidance samples generated from parts-world TRAIN captions
+    n_guidance:int=320 # guidance samples generated from parts-world TRAIN captions
     gen_steps:int=15 # denoising steps of the guidance generator
     gen_guidance:float=4.0 # CFG scale of the guidance generator
     gen_batch:int=16 # prompts per generator call
-    num_slots:int=5 # slots of every model (and the K of the k-means and grid baselines)
+    num_slots:int=6 # slots of every model (and the K of the k-means and grid baselines); chosen on val
     image_size:int=96 # encoder input side (the stand-in's patch is 4: a 24 x 24 grid)
-    steps:int=200 # optimiser steps of each stage-1 model
+    steps:int=160 # optimiser steps of each stage-1 model
     batch_size:int=32 # samples per step (every model, both stages)
     lr:float=4e-4 # peak learning rate of stage 1
     warmup_steps:int=30 # linear warmup steps (both stages)
     mask_size:int=32 # side of the pseudo masks the semantic loss reads
     n_real:int=400 # real TRAIN scenes stage 2 fine-tunes the decoders on
-    stage2_steps:int=100 # optimiser steps of each stage-2 model
+    stage2_steps:int=80 # optimiser steps of each stage-2 model
     stage2_lr:float=2e-4 # peak learning rate of stage 2
     n_test:int=500 # parts-world TEST scenes exported to COCO and scored
     eval_batch:int=50 # images per model call in evaluation
@@ -85,7 +85,7 @@ def stand_ins_dir(stand_ins=None): # a `glass pretrain-tinyworld --world parts` 
     return d
 
 # %% ../nbs/13_demo.ipynb #0000000c
-GLASS_WEIGHTS = dict(lambda_sem=1., lambda_inst=1.) # GLASS's guidance weights in the demo (chosen on val, see the closing section)
+GLASS_WEIGHTS = dict(lambda_sem=1., lambda_inst=1.) # GLASS's guidance weights in the demo (the preset's; val found no better, see the closing section)
 
 def model_losses(name:str): # a key of `MODELS`
     "The loss fields of demo model `name` (a `GlassConfig` subset)."
@@ -134,12 +134,12 @@ def save_figure(fig, dst:Path): # a matplotlib figure; a .png path
 
 # %% ../nbs/13_demo.ipynb #00000010
 class Stages:
-    "Run stages unless their output exists; keep their wall times in `timings.json` and the load average at their end in `loads.json`."
+    "Run stages unless their output exists; keep their wall times in `timings.json`, their CPU seconds (all threads) in `cpu_seconds.json` and the load average at their end in `loads.json`."
     def __init__(self, timings:Path, verbose:bool=True):
         self.path, self.verbose, self.ran = Path(timings), verbose, []
-        self.load_path = self.path.with_name('loads.json')
-        self.seconds = json.loads(self.path.read_text()) if self.path.is_file() else {}
-        self.loads = json.loads(self.load_path.read_text()) if self.load_path.is_file() else {}
+        self.load_path, self.cpu_path = self.path.with_name('loads.json'), self.path.with_name('cpu_seconds.json')
+        read = lambda p: json.loads(p.read_text()) if p.is_file() else {}
+        self.seconds, self.loads, self.cpu = read(self.path), read(self.load_path), read(self.cpu_path)
 
     def __call__(self, name:str, done, run): # stage name; () -> bool, is its output there; () -> None, make it
         "Run stage `name` unless `done()`."
@@ -147,10 +147,12 @@ class Stages:
             if self.verbose: print(f'[demo] {name}: done already ({self.seconds.get(name, "?")} s)')
             return
         if self.verbose: print(f'[demo] {name} ...', flush=True)
-        t = time.time(); run()
+        t, c = time.time(), time.process_time(); run()
         self.seconds[name] = round(self.seconds.get(name, 0) + time.time() - t, 1)
+        self.cpu[name] = round(self.cpu.get(name, 0) + time.process_time() - c, 1)
         self.loads[name] = round(os.getloadavg()[0], 2)  # the machine is shared: its 1-minute load average as the stage ends
-        self.ran.append(name); write_text(self.path, json.dumps(self.seconds, indent=1)); write_text(self.load_path, json.dumps(self.loads, indent=1))
+        self.ran.append(name)
+        for p, d in ((self.path, self.seconds), (self.cpu_path, self.cpu), (self.load_path, self.loads)): write_text(p, json.dumps(d, indent=1))
         if self.verbose: print(f'[demo] {name}: {self.seconds[name]} s', flush=True)
 
 # %% ../nbs/13_demo.ipynb #00000013
@@ -530,11 +532,13 @@ def _machine(loads:dict, threads):
     "The machine line: CPUs, torch threads, load averages at the stages' ends."
     ls = list((loads or {}).values())
     load = f'1-minute load average at the stages\' ends {min(ls):.1f} to {max(ls):.1f} (mean {np.mean(ls):.1f})' if ls else 'load not recorded'
-    return f"{os.cpu_count()} CPUs, torch threads: {threads or torch.get_num_threads()}; {load}"
+    return (f"{os.cpu_count()} CPUs, torch threads: {threads or torch.get_num_threads()}, OMP_WAIT_POLICY: "
+            f"{os.environ.get('OMP_WAIT_POLICY', 'not set')}; {load}")
 
 def report_md(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, b:DemoBudget, stand_ins:Path, command:str,
               loads:dict=None, # stage -> load average at its end (`Stages.loads`)
-              threads:int=None, seed:int=0):
+              threads:int=None, seed:int=0,
+              cpu:dict=None): # stage -> CPU seconds of the demo's process, all threads (`Stages.cpu`)
     "The text of `report.md`."
     n = next(iter(res.values())).get('n_images')
     smoke = '\n**A `--quick` smoke run: tiny sizes and a few steps; its numbers measure nothing.**\n' if '--quick' in command else ''
@@ -544,7 +548,7 @@ def report_md(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, b:Demo
                         f"{_num(v['removed_outside'])} | {_num(v['added_inside'])} | {_num(v['added_outside'])} |" for k, v in edits.items())
     caps = _caption(b, gen and b.n_gen, seed)
     figs = '\n\n'.join(f'### {t}\n\n![{t}](figures/{f})\n\n{c}' for f, (t, c) in caps.items())
-    times = '\n'.join(f"| {k} | {v} | {_num((loads or {}).get(k), '{:.2f}')} |" for k, v in seconds.items())
+    times = '\n'.join(f"| {k} | {v} | {_num((cpu or {}).get(k))} | {_num((loads or {}).get(k), '{:.2f}')} |" for k, v in seconds.items())
     return f"""# glass demo: GLASS, diffusion-only and DINOSAUR-style on the parts world
 {smoke}
 Command: `{command}`
@@ -608,10 +612,10 @@ whose matched slot has IoU at least 0.5 with the object.
 
 Machine: {_machine(loads, threads)}.
 
-| stage | seconds | load average at its end |
-| --- | --- | --- |
+| stage | seconds | CPU seconds | load average at its end |
+| --- | --- | --- | --- |
 {times}
-| total | {round(sum(seconds.values()), 1)} | |
+| total | {round(sum(seconds.values()), 1)} | {_num(sum((cpu or {}).values()))} | |
 
 ## Figures
 
@@ -619,13 +623,13 @@ Machine: {_machine(loads, threads)}.
 """
 
 # %% ../nbs/13_demo.ipynb #76932c38
-def summary_json(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, loads:dict, b:DemoBudget, command:str):
+def summary_json(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, loads:dict, b:DemoBudget, command:str, cpu:dict=None):
     "Every number of the report in one dict (the report's `metrics.json`): the table in percent, the goals, the measurements, the wall times."
     return dict(command=command, budget=asdict(b),
                 table={n: {k: None if r.get(k) is None else round(100 * r[k], 2) for k in METRICS} for n, r in res.items()},
                 goals=[dict(goal=g, numbers=v, met=bool(ok)) for g, v, ok in goals(res)], part_binding=binding,
                 reconstructions=gen, edits=edits, seconds=seconds, total_seconds=round(sum(seconds.values()), 1), loads=loads,
-                cpus=os.cpu_count())
+                cpu_seconds=cpu, cpus=os.cpu_count(), omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'))
 
 # %% ../nbs/13_demo.ipynb #00000025
 def _load(run_dir): from glass.tasks import load_model; return load_model(Path(run_dir) / 'model').eval()
@@ -787,8 +791,8 @@ def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, real-
     binding, gen, edits = (json.loads((rep / f).read_text()) for f in ('binding.json', 'generation.json', 'edits.json'))
     cmd = demo_command(out_dir, quick, stand_ins, seed, threads, **budget)
     ed = {k: v['summary'] for k, v in edits['models'].items()}
-    write_text(rep / 'report.md', report_md(res, binding, gen['scores'], ed, st.seconds, b, sd, cmd, st.loads, threads, seed))
-    write_text(rep / 'metrics.json', json.dumps(summary_json(res, binding, gen['scores'], ed, st.seconds, st.loads, b, cmd), indent=1))
+    write_text(rep / 'report.md', report_md(res, binding, gen['scores'], ed, st.seconds, b, sd, cmd, st.loads, threads, seed, st.cpu))
+    write_text(rep / 'metrics.json', json.dumps(summary_json(res, binding, gen['scores'], ed, st.seconds, st.loads, b, cmd, st.cpu), indent=1))
     return dict(report=rep / 'report.md', metrics=res, binding=binding, generation=gen['scores'], edits=edits, seconds=st.seconds, ran=st.ran)
 
 # %% ../nbs/13_demo.ipynb #00000035
@@ -796,11 +800,11 @@ def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, real-
 def demo_cmd(out_dir:str, # the demo folder (rerun to continue after a kill)
              quick:store_true=False, # a smoke run: tiny sizes and a few steps (under 2 minutes)
              stand_ins:str=None, # a `glass pretrain-tinyworld --world parts` folder (default: the shipped parts-world stand-ins)
-             n_guidance:int=None, # guidance samples (default 400)
-             steps:int=None, # stage-1 training steps of each model (default 200)
-             stage2_steps:int=None, # stage-2 training steps of each decoder (default 100)
+             n_guidance:int=None, # guidance samples (default 320)
+             steps:int=None, # stage-1 training steps of each model (default 160)
+             stage2_steps:int=None, # stage-2 training steps of each decoder (default 80)
              batch_size:int=None, # samples per training step (default 32)
-             num_slots:int=None, # slots of every model and K of the baselines (default 5)
+             num_slots:int=None, # slots of every model and K of the baselines (default 6)
              n_test:int=None, # parts-world TEST scenes scored (default 500)
              seed:int=0, # seed of everything
              threads:int=None, # torch CPU threads (default: torch's)
