@@ -12,7 +12,7 @@ from .core import InputError
 
 # %% ../nbs/12_cli.ipynb #00000005
 COMMANDS = {
-    'demo': ('glass.demo:demo_cmd', 'train GLASS and the diffusion-only baseline on the tiny world, score both, write a report'),
+    'demo': ('glass.demo:demo_cmd', 'GLASS, diffusion-only and DINOSAUR-style on the parts world at equal budget, with baselines; a report'),
     'tinyworld': ('glass.tinyworld:tinyworld_cmd', 'render tiny-world scenes and export them (COCO or VOC)'),
     'eval': ('glass.evaluate:eval_cmd', 'evaluate object discovery on a COCO / VOC / tiny-world folder'),
     'pretrain-tinyworld': ('glass.foundation:pretrain_tinyworld_cmd', 'train the tiny-world stand-ins for Stable Diffusion and DINOv2'),

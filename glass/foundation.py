@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from torch import nn
 from fastcore.script import call_parse, store_true
-from .tinyworld import render_scene, split_seeds, get_world, cell_majority, SHAPES, COLOURS, SIZES, CLASSES, SPLITS
+from .tinyworld import render_scene, split_seeds, get_world, cell_majority, umask, SHAPES, COLOURS, SIZES, CLASSES, SPLITS
 from .core import progress, InputError
 from contextlib import contextmanager
 from .encoder import IMAGENET_MEAN, IMAGENET_STD
@@ -141,6 +141,11 @@ def scene_batch(seeds:list, size:int=64, world:str='shapes'): # scene seeds; ima
     return imgs, torch.from_numpy(np.stack([s.semantic for s in scenes])), [s.caption for s in scenes]
 
 # %% ../nbs/11_foundation.ipynb #0000001b
+def _follow_umask(path):
+    "Give `path`, or every file under it, the mode a plain `open` gives (0666 less the umask): `mkstemp` and safetensors make 0600 files."
+    for p in [Path(path)] if Path(path).is_file() else Path(path).rglob('*'):
+        if p.is_file(): p.chmod(0o666 & ~umask())
+
 def lr_at(step:int, steps:int, lr:float, warmup:int=50): # step; total steps; peak rate; warm-up steps (at most steps/5)
     "Learning rate at `step`: linear warm-up over `warmup` steps, then cosine decay to `lr/10` at `steps`."
     warmup = max(1, min(warmup, steps // 5))
@@ -158,7 +163,7 @@ def save_checkpoint(path:Path, # the checkpoint file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     state = dict(step=step, total=total, losses=losses, opt=opt.state_dict(), modules={k: m.state_dict() for k, m in modules.items()})
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try: torch.save(state, tmp); os.replace(tmp, path)
+    try: torch.save(state, tmp); _follow_umask(tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
@@ -564,6 +569,7 @@ def save_pipeline(pipe, path): # a `StableDiffusionPipeline`; folder to write
     with quiet_hub():
         pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
         for k, dt in dtypes.items(): getattr(pipe, k).to(dt)
+    _follow_umask(path)
     return Path(path)
 
 def save_dino(dino, path): # a `Dinov2Model`; folder to write
@@ -571,6 +577,7 @@ def save_dino(dino, path): # a `Dinov2Model`; folder to write
     from glass.encoder import DinoEncoder
     import copy
     with quiet_hub(): DinoEncoder(copy.deepcopy(dino).half()).save_pretrained(path)
+    _follow_umask(path)
     return Path(path)
 
 def folder_megabytes(path): # a folder

@@ -22,7 +22,7 @@ from fastcore.basics import store_attr
 from fastcore.script import call_parse, bool_arg
 from scipy.optimize import linear_sum_assignment
 from .metrics import confusion, semantic_iou
-from .evaluate import get_protocol, slot_ids, _loader, _json_safe, _describe, colour_ids, write_atomic
+from .harness import get_protocol, slot_ids, _loader, _json_safe, _describe, colour_ids, write_atomic
 from .core import InputError, MissingInputError, progress as progress_bar
 
 # %% ../nbs/09a_tasks.ipynb #ae5bbb69
@@ -169,14 +169,14 @@ def class_map(ids:Tensor, # (b, H, W) slot ids
 def caption_pseudo_masks(pipe, # a diffusers StableDiffusionPipeline (the one that made the guidance masks)
                          images:Tensor, # (b, 3, H, W) in [0, 1], at a size the VAE accepts
                          captions:list, # one caption per image
-                         vocab='coco', # `glass.guidance.Vocab` or its name ('coco', 'voc', 'tinyworld')
+                         vocab='coco', # `glass.vocab.Vocab` or its name ('coco', 'voc', 'tinyworld')
                          noise_level:float=0.5, # fraction of the training timesteps the latents are noised to
                          generator:torch.Generator=None, # the noise
-                         recipe:str='sd', # pseudo-mask recipe, a key of `glass.guidance.MASK_RECIPES`
-                         capture_cfg=None, # `glass.guidance.CaptureConfig`: replaces the recipe's
+                         recipe:str='sd', # pseudo-mask recipe, a key of `glass.pseudo_masks.MASK_RECIPES`
+                         capture_cfg=None, # `glass.attention.CaptureConfig`: replaces the recipe's
                          tau:int=None, fg:float=0.6, uncertain:float=0.5): # pseudo-mask parameters (tau: default the recipe's)
     "Pseudo masks (b, H, W) of real images from their captions: 0 background, vocabulary class, 255 uncertain."
-    from glass.guidance import masks_from_images, mask_recipe
+    from glass.pseudo_masks import masks_from_images, mask_recipe
     cfg, kw = mask_recipe(recipe)
     if tau is not None: kw['tau'] = tau
     t = int(noise_level * (pipe.scheduler.config.num_train_timesteps - 1))
@@ -188,12 +188,14 @@ class CaptionLabeller:
     "Per-pixel class evidence of a batch from the caption pseudo masks of a text-to-image pipeline."
     def __init__(self, pipe, # a StableDiffusionPipeline, or its folder
                  classes:list, # the dataset's class names (`classes[0] == 'background'`)
-                 vocab='coco', # `glass.guidance.Vocab` or its name
+                 vocab='coco', # `glass.vocab.Vocab` or its name
                  noise_level:float=0.5, seed:int=0,
                  image_size:int=None, # side the images are resized to for the pipeline; None: its native size
-                 recipe:str='sd', # pseudo-mask recipe (`glass.guidance.MASK_RECIPES`)
+                 recipe:str='sd', # pseudo-mask recipe (`glass.pseudo_masks.MASK_RECIPES`)
                  device:str=None, dtype=None): # where and in what precision a pipeline given by folder runs (default: cuda if any; fp32)
-        from glass.guidance import get_vocab, load_pipeline, mask_recipe
+        from glass.vocab import get_vocab
+        from glass.pseudo_masks import mask_recipe
+        from glass.guidance import load_pipeline
         mask_recipe(recipe)  # an unknown recipe fails here, not at the first batch
         self.pipe = load_pipeline(pipe, device, dtype=dtype) if isinstance(pipe, (str, Path)) else pipe
         self.vocab = get_vocab(vocab) if isinstance(vocab, str) else vocab
@@ -224,7 +226,7 @@ def _class_names(dataset, n_classes):
 def evaluate_semseg(model, # callable: images (b, 3, H, W) -> soft slot masks (b, K, h, w)
                     dataset, # labelled samples without a transform (`semantic`, `ignore`, `caption`)
                     labeller, # callable (batch, (H, W)) -> (b, H, W) class evidence, e.g. `CaptionLabeller`
-                    protocol=None, # `glass.evaluate.Protocol`; default the 'glass-coco' preset
+                    protocol=None, # `glass.harness.Protocol`; default the 'glass-coco' preset
                     batch_size:int=16, out_dir=None, # folder for metrics.json (None: nothing written)
                     progress:bool=True, n_classes:int=None, # classes (default: `len(dataset.classes)`)
                     info:dict=None): # extra entries to record
@@ -291,7 +293,7 @@ def category_property(batch:dict, i:int, k:int, classes:list=None): # class name
 def slot_examples(model, # a GLASS (anything with `.slots(images, generator)`)
                   dataset, # labelled samples without a transform
                   properties, # callable (batch, i, k) -> dict of property values
-                  protocol=None, # `glass.evaluate.Protocol`; default 'tinyworld' at the model's input size
+                  protocol=None, # `glass.harness.Protocol`; default 'tinyworld' at the model's input size
                   batch_size:int=32, feature:str='slots', # 'slots' or 'pre_slots'
                   seed:int=0, progress:bool=False):
     "Slot vectors matched to objects and the objects' properties: (x (N, D), {property: [N values]}, match IoUs (N,))."
@@ -490,7 +492,7 @@ def _image_files(src, # an image, a folder, or a list of them
 def _palette_png(ids:np.ndarray, path:Path):
     "Write slot ids as a palette PNG (value k = slot k)."
     from PIL import Image
-    from glass.evaluate import _palette
+    from glass.harness import _palette
     im = Image.fromarray(ids.astype(np.uint8), mode='P')
     pal = (_palette(256)[1:] * 255).astype(np.uint8)  # slot 0 gets the first non-black colour
     im.putpalette(pal.flatten().tolist()); im.save(path)
@@ -517,7 +519,8 @@ def _read(f):
 
 def _check_segment(src, out_dir, size, num_slots, mask_source, progress:bool=True, check_data:bool=True):
     "Check the flags, the output folder and every image before the model loads; return the (image, output name) pairs and the folder."
-    from glass.guidance import check_out_dir, check_images
+    from glass.jobs import check_out_dir
+    from glass.captions import check_images
     if mask_source not in ('slot_attention', 'mlp_decoder'): raise InputError(f"mask_source={mask_source!r}; choose slot_attention or mlp_decoder")
     if num_slots is not None and num_slots < 1: raise InputError(f"num_slots={num_slots}: at least one slot")
     if size is not None and size < 1: raise InputError(f"size={size}: must be at least 1")

@@ -626,9 +626,7 @@ SUCCESS = {
     'compose': ['{ckpt}', '{a}', '--steps', '1', '--out', '{T}/comp'],
 }
 
-NOT_YET = {  # command: (why, the problems it explains); these wait for notebooks 01a and 11 (another engineer's)
-    'tinyworld': ("glass.tinyworld makes its files with mode 0600", r'has mode 600'),
-    'pretrain-tinyworld': ("its bars are tqdm's own, not glass.core.progress, and its files have mode 0600", r'.')}
+NOT_YET = {}  # command: (why, the problems it explains) for success paths not yet clean; none left
 
 def hygiene(r, out:Path) -> list:
     "What a success run should not do: print warnings, deprecations, tracebacks, dependency loading bars, blank lines; ignore the umask."

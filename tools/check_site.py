@@ -258,7 +258,7 @@ def _clip(b, js_el, pad=8):
 
 # The pages a reader is walked through: (page, show_doc names that must be shown, whether a figure must load).
 # Change them here when the notebooks change (e.g. when a notebook's outputs add the figure of its page).
-READER_PAGES = [('index.html', [], True), ('core.html', ['seed_everything', 'load_image'], False),
+READER_PAGES = [('index.html', [], True), ('core.html', ['seed_everything', 'load_image'], True),
                 ('foundation.html', ['build_models'], True)]
 
 def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None):

@@ -14,11 +14,19 @@ run from the notebook's folder), so a notebook that passes its test runs here:
 Figures come from matplotlib's inline backend as PNG at `--dpi` (default 100: a 6.4-inch-wide figure is
 640 px, the width of the page's text column; `--format retina` doubles the pixels). After the run the
 notebook is written and cleaned with `nbdev_clean` (which keeps outputs and drops execution counts and
-metadata), so CI's "notebooks are clean" check passes on it. The sizes of the images kept are printed;
+metadata), so CI's "notebooks are clean" check passes on it. The command runs with `QUIET`'s environment
+(no loading bars or notices of transformers and diffusers; warnings stay). The sizes of the images kept are printed;
 `tests/test_docs_outputs.py` holds the budget.
 """
 import argparse, base64, json, os, sys, time
 from pathlib import Path
+
+# Notices of the libraries that are not what a page explains (loading bars of `from_pretrained`, transformers'
+# "requires torchvision" fallback notice): the page shows warnings and errors only. glass's own progress lines stay.
+# TQDM_DISABLE sets tqdm's default `disable=True` (tqdm >= 4.66 reads TQDM_* defaults): glass's own lines in logs
+# are `glass.core.LogBar`, not tqdm bars, and still print.
+QUIET = dict(HF_HUB_DISABLE_PROGRESS_BARS='1', TRANSFORMERS_VERBOSITY='error', DIFFUSERS_VERBOSITY='error',
+             TRANSFORMERS_NO_ADVISORY_WARNINGS='1', TQDM_DISABLE='1')
 
 def _flags(cell):
     from nbdev.process import extract_directives
@@ -76,6 +84,7 @@ def main(argv=None):
     ap.add_argument('--dpi', type=int, default=100, help='figure dpi (default 100)')
     a = ap.parse_args(argv)
     os.environ.setdefault('OMP_NUM_THREADS', '1'); os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('WANDB_MODE', 'offline')
+    for k, v in QUIET.items(): os.environ.setdefault(k, v)
     for nb in a.notebooks: run_notebook(nb, a.flags.split(), a.format, a.dpi)
     return 0
 

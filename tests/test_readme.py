@@ -1,0 +1,110 @@
+"""The README, checked against the code it describes.
+
+* `nbs/index.ipynb` (the site's home page) is made from README.md by `tools/sync_index.py`: they are in step.
+* The README keeps exactly two set-up commands (the main job on the tiny world, the tests), and the test
+  command is the one CI runs.
+* Every `glass COMMAND` the README names exists, and every `--flag` written after it is one of that command's
+  flags; every preset named is one the command knows; every notebook of `nbs/` has its row in the notebook table.
+"""
+import re, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tools'))
+import sync_index  # noqa: E402
+README = (ROOT/'README.md').read_text(encoding='utf-8')
+
+def test_index_in_step_with_readme():
+    assert sync_index.main(['--check']) == 0, 'run: python tools/sync_index.py'
+
+def test_index_sections():
+    nb = sync_index.index_notebook(README)
+    keys = [k for k, _ in sync_index.sections(README)]
+    assert keys[:2] == ['title', 'intro'] and 'Two commands' in keys and 'Developing' in keys
+    assert len(nb['cells']) == len(keys) and all(c['cell_type'] == 'markdown' for c in nb['cells'])
+    assert '](nbs/' not in ''.join(c['source'] for c in nb['cells'])   # image links relative to nbs/
+
+def _section(title):
+    return dict(sync_index.sections(README))[title]
+
+def test_two_setup_commands():
+    blocks = re.findall(r'```sh\n(.*?)```', _section('Two commands'), re.S)
+    assert len(blocks) == 2, blocks
+    demo, tests = (b.strip() for b in blocks)
+    assert demo == 'pip install torch==2.13.0 && pip install -e . && glass demo out/demo'
+    assert tests == 'pip install torch==2.13.0 && pip install -e ".[dev]" && pytest -n 2'
+    ci = (ROOT/'.ci'/'run').read_text()
+    assert 'python -m pytest -n 2' in ci and 'pip install -q torch==2.13.0' in ci and 'pip install -q -e ".[dev]"' in ci
+
+def _lines():
+    "README lines with shell continuations joined."
+    return re.sub(r'\\\n\s*', ' ', README).split('\n')
+
+def _uses():
+    "(command, the text after it up to the end of its code span or line) for every `glass COMMAND` / `-m glass.MODULE`."
+    from glass.cli import COMMANDS
+    mods = {v[0].split(':')[0]: k for k, v in COMMANDS.items()}
+    out = []
+    for l in _lines():
+        ms = list(re.finditer(r'(?<![\w.-])glass\)? ([a-z][a-z-]*)|-m (glass\.[a-z_]+)\b', l))
+        for i, m in enumerate(ms):
+            cmd = m.group(1) or mods.get(m.group(2))
+            if cmd not in COMMANDS: continue
+            rest = l[m.end():ms[i + 1].start() if i + 1 < len(ms) else len(l)]
+            out.append((cmd, rest.split('`')[0]))
+    return out
+
+def _parser(cmd):
+    from fastcore.script import anno_parser
+    from glass.cli import get_command
+    f = get_command(cmd)
+    return anno_parser(getattr(f, '__wrapped__', f))
+
+def test_commands_and_flags_exist():
+    from glass.cli import COMMANDS
+    named = set(re.findall(r'`glass ([a-z][a-z-]*)', README))
+    assert named <= set(COMMANDS) | {'demo'}, named - set(COMMANDS)
+    assert set(COMMANDS) <= named, f'commands without a word in the README: {set(COMMANDS) - named}'
+    uses = _uses()
+    assert len(uses) > 20
+    bad = []
+    for cmd, rest in uses:
+        flags = {a for act in _parser(cmd)._actions for a in act.option_strings}
+        for f in re.findall(r'(?<![\w-])(--[a-z][a-z_-]*)', rest):
+            if f not in flags: bad.append(f'glass {cmd} {f}')
+    assert not bad, f'flags the README gives that the commands do not have: {sorted(set(bad))}'
+
+def test_presets_exist():
+    from glass.train import RUN_PRESETS
+    from glass.model import PRESETS as LOSS_PRESETS
+    from glass.evaluate import PRESETS as EVAL_PRESETS
+    known = set(RUN_PRESETS) | set(LOSS_PRESETS) | set(EVAL_PRESETS)
+    named = set(re.findall(r'--preset ([a-z][\w+-]*)', README)) | set(re.findall(r'`((?:glass|lsd|dinosaur)-(?:coco|voc)[\w-]*)`', README))
+    assert len(named) >= 6 and named <= known, named - known
+
+def test_notebook_table():
+    rows = set(re.findall(r'^\| `(\w+)` \| `glass', _section('The notebooks'), re.M))
+    nbs = {p.stem for p in (ROOT/'nbs').glob('[0-9]*.ipynb')}
+    assert rows == nbs, f'missing rows: {nbs - rows}; rows of no notebook: {rows - nbs}'
+
+def _glass_part(cmd:str):
+    "The `glass` part of a command line: `glass train ARGS` for `accelerate launch ... -m glass.train ARGS` too."
+    from glass.cli import COMMANDS
+    mods = {v[0].split(':')[0]: k for k, v in COMMANDS.items()}
+    cmd = ' '.join(cmd.split())
+    m = re.search(r'-m (glass\.[a-z_]+) (.*)', cmd) or re.search(r'(?:\$\(which glass\)|^glass) ([a-z-]+) (.*)', cmd)
+    if not m: return None
+    return f"glass {mods.get(m.group(1), m.group(1))} {m.group(2)}"
+
+def test_paper_scale_commands_are_the_reproduce_notebooks():
+    "The README's paper-scale commands are cells of 14_reproduce, which the tests execute at reduced width."
+    import json
+    nb = json.loads((ROOT/'nbs'/'14_reproduce.ipynb').read_text())
+    cells = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code' and '#| eval: false' in ''.join(c['source'])]
+    nb_cmds = {_glass_part(l.lstrip('!')) for c in cells for l in re.sub(r'\\\n\s*', ' ', c).split('\n') if l.startswith('!')}
+    block = re.findall(r'```sh\n(.*?)```', _section('At paper scale'), re.S)[0]
+    readme_cmds = [_glass_part(l) for l in re.sub(r'\\\n\s*', ' ', block).strip().split('\n')]
+    assert len(readme_cmds) == 5 and None not in readme_cmds
+    missing = [c for c in readme_cmds if c not in nb_cmds]
+    assert not missing, f'README commands that 14_reproduce does not hold (and so no test runs): {missing}'
