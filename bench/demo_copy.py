@@ -1,6 +1,6 @@
 """Copy a `glass demo` report folder into the repository (bench/results/demo/), without the per-scene masks.
 
-    python bench/demo_copy.py out/demo/report bench/results/demo
+    python bench/demo_copy.py out/demo/report          # into bench/results/demo; --dst another folder
 
 Copies report.md, metrics.json, timings.json, loads.json, generation.json, edits.json, binding.json,
 each method's metrics.json and figures/*.png; removes the files of an older report there first (val*.json,

@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['QUICK', 'DEMO_WORLD', 'GLASS_WEIGHTS', 'MODELS', 'STAGE2', 'MASK_RECIPE', 'VOCAB', 'BASELINES', 'MIN_PART_PIXELS',
-           'METRICS', 'BOUND', 'MEASURES', 'DemoBudget', 'demo_budget', 'stand_in_folders', 'stand_ins_dir',
-           'model_losses', 'demo_config', 'write_dir', 'write_text', 'save_figure', 'Stages', 'guidance_rows',
-           'guidance_done', 'make_guidance', 'build_cache', 'cache_transform', 'CachedSamples', 'save_cache',
-           'demo_run', 'trained', 'export_test', 'model_protocol', 'evaluate_model', 'oracle_metrics',
+           'METRICS', 'RESEMBLE', 'LOCAL', 'BOUND', 'MEASURES', 'DemoBudget', 'demo_budget', 'stand_in_folders',
+           'stand_ins_dir', 'model_losses', 'demo_config', 'write_dir', 'write_text', 'save_figure', 'Stages',
+           'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache', 'cache_transform', 'CachedSamples',
+           'save_cache', 'demo_run', 'trained', 'export_test', 'model_protocol', 'evaluate_model', 'oracle_metrics',
            'evaluate_baseline', 'export_real', 'stage2_demo_run', 'model_inputs', 'pixel_error', 'reconstructions',
            'generation_scores', 'chosen_object', 'match_slot', 'change_in_out', 'edit_scenes', 'edit_summary',
            'part_binding', 'binding_shares', 'image_rows', 'panel_grid', 'outlined', 'id_image', 'pseudo_mask_figure',
-           'test_images', 'edit_figure', 'binding_figure', 'metrics_table', 'goals', 'report_md', 'summary_json',
-           'train_preset', 'train_stage2', 'forget', 'demo_command', 'check_demo', 'demo', 'demo_cmd']
+           'test_images', 'edit_figure', 'binding_figure', 'metrics_table', 'goals', 'checks', 'report_md',
+           'summary_json', 'train_preset', 'train_stage2', 'forget', 'demo_command', 'check_demo', 'demo', 'demo_cmd']
 
 # %% ../nbs/13_demo.ipynb #00000002
 import json, os, shutil, time
@@ -310,10 +310,10 @@ def reconstructions(models:dict, # name -> GLASS
 def generation_scores(encoder, # the frozen encoder (a `glass.encoder.DinoEncoder`)
                       real:torch.Tensor, reference:torch.Tensor, # (n, 3, H, W) inputs and other real scenes
                       fakes:dict, image_size:int): # name -> (n, 3, H, W) decodes of `real`
-    "Encoder Frechet distance and pixel error of each set of decodes against the inputs (the reference: other real scenes)."
+    "Encoder Frechet distance and pixel error of each set of decodes against the inputs (the reference: other real scenes, which share no content with them)."
     from glass.tasks import encoder_frechet_distance
     fd = lambda x: round(encoder_frechet_distance(encoder, real, x, image_size), 3)
-    return {'other test scenes': dict(fd=fd(reference), pixel_error=None),
+    return {'other test scenes': dict(fd=fd(reference), pixel_error=round(pixel_error(reference, real), 2)),
             **{n: dict(fd=fd(f), pixel_error=round(pixel_error(f, real), 2)) for n, f in fakes.items()}}
 
 # %% ../nbs/13_demo.ipynb #8d00b8a0
@@ -490,13 +490,34 @@ def metrics_table(res:dict, # name in the report -> metrics dict (as `evaluate` 
 def goals(res:dict): # the report's names -> metrics
     "Item 4's goals: (goal, the numbers, met) rows."
     g, d, s, k = (res[n] for n in ('GLASS', 'diffusion-only', 'DINOSAUR-style', BASELINES['kmeans']))
-    rel = lambda a, b, m: (a[m] - b[m]) / b[m] if b[m] else float('inf')
+    rel = lambda a, b, m: round((a[m] - b[m]) / b[m], 9) if b[m] else float('inf')  # rounded: +25% exactly is met
     out = [('colour k-means mBO^i at most 60', f"{100 * k['mbo_i']:.1f}", k['mbo_i'] <= 0.60)]
     for name, other in (('diffusion-only', d), ('DINOSAUR-style', s)):
         for m in ('mbo_i', 'miou_i'):
             out.append((f'GLASS at least +25% relative {METRICS[m]} over {name}',
                         f"{100 * g[m]:.1f} vs {100 * other[m]:.1f} ({100 * rel(g, other, m):+.0f}%)", rel(g, other, m) >= 0.25))
     out.append(('GLASS above k-means on mBO^i', f"{100 * g['mbo_i']:.1f} vs {100 * k['mbo_i']:.1f}", g['mbo_i'] > k['mbo_i']))
+    return out
+
+RESEMBLE = 0.5 # decodes resemble their inputs when their pixel error is at most this share of unrelated scenes'
+LOCAL = 2.0    # an edit is local when it changes the object's region at least this many times as much as the rest
+
+def checks(gen:dict, # `generation_scores`: decodes -> fd, pixel_error
+           edits:dict): # model -> `edit_summary`
+    "Item 5's checks of generation and editing, with the thresholds `RESEMBLE` and `LOCAL`: (check, the numbers, met) rows."
+    ref, out = gen['other test scenes']['pixel_error'], []
+    known = lambda *v: all(x is not None for x in v)
+    for m in (MODELS[p] for p in STAGE2):
+        s1, s2 = gen[f'{m}, stage 1'], gen[f'{m}, stage 2']
+        out.append((f'{m}: stage 2 decodes closer to their inputs than stage 1 (encoder FD)', f"{s1['fd']:.2f} -> {s2['fd']:.2f}", s2['fd'] < s1['fd']))
+        out.append((f'{m}, stage 2: decodes resemble their inputs (pixel error at most {RESEMBLE:g} x that of unrelated test scenes)',
+                    f"{_num(s2['pixel_error'])} vs {_num(ref)}", known(ref) and s2['pixel_error'] <= RESEMBLE * ref))
+    e = edits.get(MODELS['glass'], {})
+    for k, what in (('removed', "removing the object's slot changes the object's region"),
+                    ('added', "adding another scene's object slot changes that object's region")):
+        i, o = e.get(f'{k}_inside'), e.get(f'{k}_outside')
+        out.append((f"GLASS: {what} at least {LOCAL:g} x as much as the rest (grey levels)", f"{_num(i)} vs {_num(o)}",
+                    known(i, o) and i >= LOCAL * o))
     return out
 
 # %% ../nbs/13_demo.ipynb #00000023
@@ -523,10 +544,15 @@ def _caption(b:DemoBudget, n_fd:int, seed:int=0):
                       f"the next scene's object slot appended to the scene's slots. Both decodes of a row share one initial noise; {how}."),
     }
 
-def _missed(res:dict): # the report's names -> metrics
+def _missed(rows:list): # (goal, numbers, met) rows
     "One plain sentence on the goals missed (or that all were met)."
-    missed = [f'{g} ({v})' for g, v, ok in goals(res) if not ok]
-    return ('All goals met.' if not missed else f"Missed: {'; '.join(missed)}.")
+    missed = [f'{g} ({v})' for g, v, ok in rows if not ok]
+    return ('All met.' if not missed else f"Missed: {'; '.join(missed)}.")
+
+def _stand_ins_name(stand_ins:Path):
+    "The stand-ins folder as the report names it: the shipped ones by their place in the package, others by path."
+    from glass.foundation import assets_dir
+    return 'the shipped ones (`glass/assets/tinyworld`)' if Path(stand_ins).resolve() == Path(assets_dir()).resolve() else f'`{stand_ins}`'
 
 def _machine(loads:dict, threads):
     "The machine line: CPUs, torch threads, load averages at the stages' ends."
@@ -542,7 +568,8 @@ def report_md(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, b:Demo
     "The text of `report.md`."
     n = next(iter(res.values())).get('n_images')
     smoke = '\n**A `--quick` smoke run: tiny sizes and a few steps; its numbers measure nothing.**\n' if '--quick' in command else ''
-    goal_rows = '\n'.join(f"| {g} | {v} | {'met' if ok else '**missed**'} |" for g, v, ok in goals(res))
+    rows = lambda rs: '\n'.join(f"| {g} | {v} | {'met' if ok else '**missed**'} |" for g, v, ok in rs)
+    gl, ck = goals(res), checks(gen, edits)
     gen_rows = '\n'.join(f"| {k} | {_num(v['fd'], '{:.3f}')} | {_num(v['pixel_error'])} |" for k, v in gen.items())
     ed_rows = '\n'.join(f"| {k} | {v['n']} | {_num(v['matched_iou'], '{:.2f}')} | {_num(v['object_slots'], '{:.2f}')} | {_num(v['removed_inside'])} | "
                         f"{_num(v['removed_outside'])} | {_num(v['added_inside'])} | {_num(v['added_outside'])} |" for k, v in edits.items())
@@ -553,7 +580,7 @@ def report_md(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, b:Demo
 {smoke}
 Command: `{command}`
 
-Stand-ins: `{stand_ins}` (the parts world's text-to-image and DINOv2 stand-ins). The three models share the frozen
+Stand-ins: {_stand_ins_name(stand_ins)} (the parts world's text-to-image and DINOv2 stand-ins). The three models share the frozen
 encoder (at {b.image_size} px: a {b.image_size // 4} x {b.image_size // 4} patch grid) and {b.num_slots} slots; the two with a decoder share the frozen
 stand-in UNet in stage 1. Each trains {b.steps} steps at batch {b.batch_size} on the same {b.n_guidance} guidance images with the same
 learning rate schedule and seed; only the loss weights differ (GLASS: diffusion + semantic + instance guidance;
@@ -572,18 +599,30 @@ compound objects with two or more visible parts, the share whose parts fall in o
 
 ## Goals
 
+Object discovery, against the baselines:
+
 | goal | numbers | |
 | --- | --- | --- |
-{goal_rows}
+{rows(gl)}
 
-{_missed(res)}
+{_missed(gl)}
+
+Generation and editing (the thresholds are our choice: decodes resemble their inputs when their pixel error is at
+most {RESEMBLE:g} x that of unrelated test scenes, an edit is local when it changes the object's region at least {LOCAL:g} x as
+much as the rest):
+
+| check | numbers | |
+| --- | --- | --- |
+{rows(ck)}
+
+{_missed(ck)}
 
 ## Reconstructions: stage 1 and stage 2
 
 The first {b.n_gen} test scenes decoded from each model's slots (DPM-Solver multistep, {b.sample_steps} steps, CFG {b.cfg_scale:g}; the
 same initial noise for every model). Encoder Frechet distance: the frozen DINOv2 stand-in's mean-pooled features
 of the decodes against those of the inputs (lower is closer; the first row: {b.n_gen} other test scenes against
-the inputs). Pixel error: mean absolute difference from the input, grey levels (0-255). Stage 2:
+the inputs, a level that shares no content with them). Pixel error: mean absolute difference from the input, grey levels (0-255). Stage 2:
 {b.stage2_steps} steps at batch {b.batch_size} on {b.n_real} real TRAIN scenes, whole UNet, slot attention frozen (`glass.train.stage2_run`).
 
 | decodes | encoder FD | pixel error |
@@ -627,7 +666,8 @@ def summary_json(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, loa
     "Every number of the report in one dict (the report's `metrics.json`): the table in percent, the goals, the measurements, the wall times."
     return dict(command=command, budget=asdict(b),
                 table={n: {k: None if r.get(k) is None else round(100 * r[k], 2) for k in METRICS} for n, r in res.items()},
-                goals=[dict(goal=g, numbers=v, met=bool(ok)) for g, v, ok in goals(res)], part_binding=binding,
+                goals=[dict(goal=g, numbers=v, met=bool(ok)) for g, v, ok in goals(res)],
+                checks=[dict(check=g, numbers=v, met=bool(ok)) for g, v, ok in checks(gen, edits)], part_binding=binding,
                 reconstructions=gen, edits=edits, seconds=seconds, total_seconds=round(sum(seconds.values()), 1), loads=loads,
                 cpu_seconds=cpu, cpus=os.cpu_count(), omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'))
 
