@@ -626,8 +626,7 @@ SUCCESS = {
     'compose': ['{ckpt}', '{a}', '--steps', '1', '--out', '{T}/comp'],
 }
 
-NOT_YET = {  # command: (why, the problems it explains); this waits for notebook 13_demo (another engineer's)
-    'demo': ("its test-coco/ is glass.tinyworld's export (mode 0600)", r'/test-coco/.* has mode 600')}
+NOT_YET = {}  # command: (why, the problems it explains) for success paths not yet clean; none left
 
 def hygiene(r, out:Path) -> list:
     "What a success run should not do: print warnings, deprecations, tracebacks, dependency loading bars, blank lines; ignore the umask."
