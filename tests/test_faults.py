@@ -693,7 +693,8 @@ def test_eval_interrupted_keeps_earlier_results(sig, world, tmp_path):
     else:
         assert r.returncode == 130, r.stderr
         assert r.stderr.strip().splitlines()[-1] == 'glass eval: interrupted; run the same command again to continue', r.stderr
-    assert digest(out) == before
+    after = digest(out)  # on failure: which files changed, and what the command said
+    assert after == before, (sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))[:10], r.returncode, r.stderr[-3000:])
     r = subprocess.run([sys.executable, '-c', INTERRUPT_AT, sig, *map(str, args), str(tmp_path / 'new')], env=ENV, capture_output=True, text=True,
                        timeout=300)
     assert not (tmp_path / 'new' / 'metrics.json').exists()                               # a new folder: no result claims to be finished
