@@ -671,6 +671,7 @@ def test_python_m_glass_train_prints_one_line(tmp_path):
 
 INTERRUPT_AT = '''
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as on a terminal: a shell running the tests in the background starts them with SIGINT ignored
 import glass.metrics
 calls, update = [], glass.metrics.DiscoveryMetrics.update
 def interrupted(self, *a, **k):
