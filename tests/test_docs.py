@@ -83,7 +83,7 @@ def test_reader_pages_in_chromium(site):
     sd = core['shown']['seed_everything']
     assert sd['visible'] and 'def seed_everything(' in sd['body'] and 'Seed Python' in sd['body']
     assert 'mono' in sd['mono'].lower()   # the signature is set in a monospaced font
-    fig = [i for i in home['images'] if i['src'].endswith('tinyworld.png')]
+    fig = [i for i in home['images'] if i['src'].endswith('tinyworld_parts.png')]
     assert fig and fig[0]['w'] > 500 and fig[0]['shown_w'] > 300, home['images']
     shots = [Path(p) for r in out.values() for p in r['screenshots']]
     assert {p.name for p in shots} >= {'index.png', 'index-figure.png', 'core.png', 'core-show_doc.png',
