@@ -1189,8 +1189,13 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
     if l.main: print(f"glass train: {l.step} steps; model in {out / 'model'}{logs}")
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # leave the process group before the interpreter exits: torn down at exit, gloo's threads can abort a
-        # finished process ("terminate called without an active exception", seen under `pytest -n 2`)
-        l.acc.wait_for_everyone(); torch.distributed.destroy_process_group()
+        # finished process ("terminate called without an active exception", seen under `pytest -n 2`). First release
+        # the prepared model, optimiser and data (the DDP reducer holds gloo work) while every process is still here:
+        # released only as this function returned, after the group was gone, one process of a finished two-process
+        # run once waited forever (in about one launch of ten on a loaded 2-core machine).
+        import gc
+        acc = l.acc; del l; acc.free_memory(); gc.collect()
+        acc.wait_for_everyone(); torch.distributed.destroy_process_group()
 
 # %% ../nbs/07_train.ipynb #4fa235cd
 def _main():
