@@ -19,9 +19,9 @@ def kill_tree(pid:int):
 
 def accelerate_launch(out, cfg, n=2, timeout=240, tries=2):
     """Run `glass.train` on `n` CPU processes; `--multi_gpu` is the torchrun launcher, which on a machine without GPUs gives gloo CPU processes.
-    A launch that has not finished after `timeout` seconds (a rendezvous that hung once in CI, under the full suite's load: the free port
-    is chosen before the launcher binds it) is killed with all its processes and started again on a new port; the run resumes from
-    its checkpoints, so the result is the same. The last try's output is shown if it fails."""
+    A launch that has not finished after `timeout` seconds (one process of a finished run hung at exit, about 1 launch in 10 under load,
+    before `glass train` released its model while both processes were there; kept as a guard) is killed with all its processes and started
+    again on a new port; the run resumes from its checkpoints, so the result is the same. The last try's output is shown if it fails."""
     for i in range(tries):
         cmd = ['accelerate', 'launch', '--multi_gpu', '--num_processes', str(n), '--num_machines', '1', '--mixed_precision', 'no',
                '--dynamo_backend', 'no', '--main_process_port', str(_free_port()), '-m', 'glass.train', str(out), '--config', str(cfg)]
