@@ -4,15 +4,16 @@
 
 # %% auto #0
 __all__ = ['QUICK', 'DEMO_WORLD', 'GLASS_WEIGHTS', 'MODELS', 'STAGE2', 'MASK_RECIPE', 'VOCAB', 'BASELINES', 'MIN_PART_PIXELS',
-           'METRICS', 'RESEMBLE', 'LOCAL', 'BOUND', 'MEASURES', 'DemoBudget', 'demo_budget', 'stand_in_folders',
-           'stand_ins_dir', 'model_losses', 'demo_config', 'write_dir', 'write_text', 'save_figure', 'Stages',
-           'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache', 'cache_transform', 'CachedSamples',
-           'save_cache', 'demo_run', 'trained', 'export_test', 'model_protocol', 'evaluate_model', 'oracle_metrics',
-           'evaluate_baseline', 'export_real', 'stage2_demo_run', 'model_inputs', 'pixel_error', 'reconstructions',
-           'generation_scores', 'chosen_object', 'match_slot', 'change_in_out', 'edit_scenes', 'edit_summary',
-           'part_binding', 'binding_shares', 'image_rows', 'panel_grid', 'outlined', 'id_image', 'pseudo_mask_figure',
-           'test_images', 'edit_figure', 'binding_figure', 'metrics_table', 'goals', 'checks', 'report_md',
-           'summary_json', 'train_preset', 'train_stage2', 'forget', 'demo_command', 'check_demo', 'demo', 'demo_cmd']
+           'METRICS', 'RESEMBLE', 'LOCAL', 'VAE_FLOOR', 'BOUND', 'MEASURES', 'DemoBudget', 'demo_budget',
+           'stand_in_folders', 'stand_ins_dir', 'model_losses', 'demo_config', 'write_dir', 'write_text', 'save_figure',
+           'Stages', 'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache', 'cache_transform',
+           'CachedSamples', 'save_cache', 'demo_run', 'trained', 'export_test', 'model_protocol', 'evaluate_model',
+           'oracle_metrics', 'evaluate_baseline', 'export_real', 'stage2_demo_run', 'model_inputs', 'pixel_error',
+           'reconstructions', 'generation_scores', 'chosen_object', 'match_slot', 'change_in_out', 'edit_scenes',
+           'edit_summary', 'part_binding', 'binding_shares', 'image_rows', 'panel_grid', 'outlined', 'id_image',
+           'pseudo_mask_figure', 'test_images', 'edit_figure', 'binding_figure', 'metrics_table', 'goals', 'checks',
+           'report_md', 'summary_json', 'train_preset', 'train_stage2', 'forget', 'demo_command', 'check_demo', 'demo',
+           'demo_cmd']
 
 # %% ../nbs/13_demo.ipynb #00000002
 import json, os, shutil, time
@@ -41,13 +42,14 @@ class DemoBudget:
     mask_size:int=32 # side of the pseudo masks the semantic loss reads
     n_real:int=400 # real TRAIN scenes stage 2 fine-tunes the decoders on
     stage2_steps:int=80 # optimiser steps of each stage-2 model
-    stage2_lr:float=2e-4 # peak learning rate of stage 2
+    stage2_lr:float=2e-3 # peak learning rate of stage 2 (chosen on VAL scenes: `bench/demo_slot_map.py`)
+    slot_map:bool=True # stage 2 adds the decoder's slot map (`glass.decoder.SlotMapAdapter`; not in the paper; False: the paper's decoder)
     n_test:int=500 # parts-world TEST scenes exported to COCO and scored
     eval_batch:int=50 # images per model call in evaluation
     n_gen:int=100 # TEST scenes reconstructed for the Frechet distance and the pixel error
     n_edit:int=50 # TEST scenes whose chosen object is removed (and added to another scene)
     sample_steps:int=15 # sampler steps of reconstructions and edits
-    cfg_scale:float=1.0 # CFG scale of reconstructions and edits (1: no guidance)
+    cfg_scale:float=2.0 # CFG scale of reconstructions and edits (1: no guidance; 2 chosen on VAL scenes: `bench/demo_slot_map.py`)
     n_show:int=6 # scenes per figure
 
 QUICK = dict(n_guidance=8, gen_steps=2, gen_batch=4, steps=2, batch_size=4, warmup_steps=1, n_real=8, stage2_steps=2, n_test=8,
@@ -280,6 +282,7 @@ def stage2_demo_run(out:Path, p:str, b:DemoBudget, threads:int=None, wandb:str='
     "The stage-2 `RunConfig` of model `p`: `glass.train.stage2_run` of its stage-1 run, on the real TRAIN images, with the stage-2 budget."
     from glass.train import RunConfig, stage2_run
     r2 = stage2_run(replace(RunConfig.load(out / 'runs' / p / 'run.json'), init_from=str(out / 'runs' / p)))
+    r2 = replace(r2, model={**r2.model, 'slot_map': b.slot_map})
     data = replace(r2.data, source='folder', root=str(out / 'real-train' / 'images'), mask_size=None)
     tc = replace(r2.train, steps=b.stage2_steps, lr=b.stage2_lr, warmup_steps=min(b.warmup_steps, b.stage2_steps),
                  ckpt_every=max(1, b.stage2_steps // 5), log_every=max(1, min(10, b.stage2_steps)), threads=threads, wandb=wandb)
@@ -340,7 +343,7 @@ def edit_scenes(model, # a GLASS with a diffusion decoder
                 b:DemoBudget, seed:int=0):
     "Remove each scene's chosen-object slot, add the next scene's: decodes (same noise) and per-scene measurements."
     from glass.evaluate import slot_ids
-    from glass.compose import remove_slot, add_slot
+    from glass.compose import remove_slot, add_slot, remove_mask, add_mask
     g = torch.Generator().manual_seed(seed)
     out = model.slots(model_inputs(images, b.image_size), generator=g)
     ids, k = slot_ids(out.masks, images.shape[-2:]), out.slots.shape[1]
@@ -350,10 +353,14 @@ def edit_scenes(model, # a GLASS with a diffusion decoder
     s, nxt = out.slots, [(j + 1) % len(images) for j in range(len(images))]
     removed = torch.cat([remove_slot(s[j:j + 1], i) for j, (i, _) in enumerate(match)])
     added = torch.cat([add_slot(s[j:j + 1], s[n:n + 1], match[n][0]) for j, n in enumerate(nxt)])
+    ms = out.masks  # edited with the slots (read by a decoder with a slot map)
+    m_rem = torch.cat([remove_mask(ms[j:j + 1], i) for j, (i, _) in enumerate(match)])
+    m_add = torch.cat([add_mask(ms[j:j + 1], ms[n:n + 1], match[n][0]) for j, n in enumerate(nxt)])
     dec = model.decoder
     z = torch.randn((len(images), dec.unet.config.in_channels, dec.latent_size, dec.latent_size), generator=g)
-    decode = lambda sl: torch.cat([dec.sample(a, b.sample_steps, b.cfg_scale, latents=zz) for a, zz in zip(sl.split(b.eval_batch), z.split(b.eval_batch))])
-    orig, rem, add = decode(s), decode(removed), decode(added)
+    chunks = lambda x: x.split(b.eval_batch)
+    decode = lambda sl, mk: torch.cat([dec.sample(a, b.sample_steps, b.cfg_scale, latents=zz, masks=mm) for a, zz, mm in zip(chunks(sl), chunks(z), chunks(mk))])
+    orig, rem, add = decode(s, ms), decode(removed, m_rem), decode(added, m_add)
     rows = [dict(image_id=j, object=objs[j], slot=match[j][0], iou=round(match[j][1], 4),
                  removed=change_in_out(orig[j], rem[j], masks[j]), added=change_in_out(orig[j], add[j], masks[n]))
             for j, n in enumerate(nxt) if objs[j] and objs[n]]
@@ -574,6 +581,11 @@ def report_md(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, b:Demo
     ed_rows = '\n'.join(f"| {k} | {v['n']} | {_num(v['matched_iou'], '{:.2f}')} | {_num(v['object_slots'], '{:.2f}')} | {_num(v['removed_inside'])} | "
                         f"{_num(v['removed_outside'])} | {_num(v['added_inside'])} | {_num(v['added_outside'])} |" for k, v in edits.items())
     caps = _caption(b, gen and b.n_gen, seed)
+    sm = ("; the decoders also read the **slot map**, the slots spread over their attention masks (`glass.decoder.SlotMapAdapter`, "
+          "not in the paper: without it the decoders do not learn to read their slots at this budget, see `bench/demo_slot_map.py`)") if b.slot_map else ''
+    sm_edit = ("; with the slot map the removed slot's mask is shared out among the other slots and the added slot's mask is laid on top "
+               "(`glass.compose`)") if b.slot_map else ''
+
     figs = '\n\n'.join(f'### {t}\n\n![{t}](figures/{f})\n\n{c}' for f, (t, c) in caps.items())
     times = '\n'.join(f"| {k} | {v} | {_num((cpu or {}).get(k))} | {_num((loads or {}).get(k), '{:.2f}')} |" for k, v in seconds.items())
     return f"""# glass demo: GLASS, diffusion-only and DINOSAUR-style on the parts world
@@ -622,8 +634,9 @@ much as the rest):
 The first {b.n_gen} test scenes decoded from each model's slots (DPM-Solver multistep, {b.sample_steps} steps, CFG {b.cfg_scale:g}; the
 same initial noise for every model). Encoder Frechet distance: the frozen DINOv2 stand-in's mean-pooled features
 of the decodes against those of the inputs (lower is closer; the first row: {b.n_gen} other test scenes against
-the inputs, a level that shares no content with them). Pixel error: mean absolute difference from the input, grey levels (0-255). Stage 2:
-{b.stage2_steps} steps at batch {b.batch_size} on {b.n_real} real TRAIN scenes, whole UNet, slot attention frozen (`glass.train.stage2_run`).
+the inputs, a level that shares no content with them; the second: the inputs encoded and decoded by the stand-in VAE,
+the best any decoder through it can do). Pixel error: mean absolute difference from the input, grey levels (0-255). Stage 2:
+{b.stage2_steps} steps at batch {b.batch_size} (peak learning rate {b.stage2_lr:g}) on {b.n_real} real TRAIN scenes, whole UNet, slot attention frozen (`glass.train.stage2_run`){sm}.
 
 | decodes | encoder FD | pixel error |
 | --- | --- | --- |
@@ -634,7 +647,7 @@ the inputs, a level that shares no content with them). Pixel error: mean absolut
 The first {b.n_edit} test scenes: the largest object's slot (highest IoU with the object's mask) is removed, and
 the next scene's object slot is added; both decodes share one noise ({b.sample_steps} steps, CFG {b.cfg_scale:g}). Mean absolute
 change in grey levels inside the object's mask and outside it (removal: the object should vanish and the rest
-stay; addition: the change should fall where the object stood in its own scene). Object slots: share of scenes
+stay; addition: the change should fall where the object stood in its own scene){sm_edit}. Object slots: share of scenes
 whose matched slot has IoU at least 0.5 with the object.
 
 | model | scenes | matched IoU | object slots | removal: inside | removal: outside | addition: inside | addition: outside |
@@ -674,13 +687,17 @@ def summary_json(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, loa
 # %% ../nbs/13_demo.ipynb #00000025
 def _load(run_dir): from glass.tasks import load_model; return load_model(Path(run_dir) / 'model').eval()
 
+VAE_FLOOR = 'the inputs through the VAE (encode, decode)' # the reconstruction table's floor row
+
 def _generation(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     "Reconstruct the first `n_gen` test scenes with every decoder-bearing model after stage 1 and 2; write the scores and the figure."
     models = {f'{MODELS[p]}, stage {s}': _load(out / 'runs' / (p if s == 1 else f'{p}-stage2')) for p in STAGE2 for s in (1, 2)}
     images, _ = test_images(coco, b.n_gen)
     reference, _ = test_images(coco, b.n_gen, start=b.n_gen)
     fakes = reconstructions(models, images, b, seed)
-    scores = generation_scores(next(iter(models.values())).encoder, images, reference, fakes, b.image_size)
+    dec = next(iter(models.values())).decoder
+    with torch.no_grad(): floor = dec.decode_latents(dec.encode_latents(images))  # what the VAE alone keeps: no decoder through it does better
+    scores = generation_scores(next(iter(models.values())).encoder, images, reference, {VAE_FLOOR: floor, **fakes}, b.image_size)
     save_figure(image_rows({'input': images[:b.n_show], **{k: v[:b.n_show] for k, v in fakes.items()}}), rep / 'figures' / 'reconstructions.png')
     write_text(rep / 'generation.json', json.dumps(dict(n=len(images), steps=b.sample_steps, cfg_scale=b.cfg_scale, scores=scores), indent=1))
 

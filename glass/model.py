@@ -223,6 +223,7 @@ class GlassConfig:
     train_slot_attention:bool = None # None: slot attention trains in stage 1 and is frozen in stage 2
     slot_drop_prob:float = 0.1 # probability that a sample is decoded from the unconditional context (for CFG)
     unconditional:str = 'null_slots' # CFG's unconditional context: 'null_slots' (learned) or 'empty_prompt' (SD's text encoder on '')
+    slot_map:bool = False # the decoder also reads the slots spread over their masks (`SlotMapAdapter`; not in the paper; the demo's stage 2)
     prediction_type:str = None # override the decoder scheduler's prediction type ('epsilon', 'v_prediction'); None: keep it
     stage:int = 1 # 1: slot learning; 2: decoder fine-tuning (UNet trained, slot attention frozen unless `train_slot_attention`)
     seed:int = 0 # seed of the random init of the parts built here
@@ -289,7 +290,7 @@ def build_encoder(config:GlassConfig) -> DinoEncoder:
                                                 patch_size=config.tiny_patch_size, image_size=config.image_size))
 
 def _decoder_kwargs(config): return dict(train_unet=config.train_unet, slot_drop_prob=config.slot_drop_prob, resolution=config.decoder_resolution,
-                                         unconditional=config.unconditional)
+                                         unconditional=config.unconditional, slot_map=config.slot_map)
 
 def build_decoder(config:GlassConfig) -> SlotDiffusionDecoder:
     "The diffusion decoder named by `config.decoder` ('tiny': a tiny random VAE + UNet; None: no decoder)."
@@ -396,10 +397,11 @@ def _diffusion_input(batch):
 
 @patch
 def diffusion_loss(self:GLASS, batch:dict, slots:Tensor, # (b, K, D) conditioning
-                   generator:torch.Generator=None) -> Tensor:
+                   generator:torch.Generator=None,
+                   masks:Tensor=None) -> Tensor: # (b, K, h, w) the slots' masks (read by a decoder with a slot map)
     "The decoder's denoising loss on the batch, conditioned on `slots`."
     x, is_latent = _diffusion_input(batch)
-    return self.decoder.loss(x.to(slots.device), slots, generator=generator, is_latent=is_latent)
+    return self.decoder.loss(x.to(slots.device), slots, generator=generator, is_latent=is_latent, masks=masks)
 
 # %% ../nbs/06_model.ipynb #0000003a
 @patch
@@ -430,7 +432,7 @@ def loss_terms(self:GLASS, batch:dict, # a collated batch
     c, feats = self.config, self.encode(batch)
     with torch.set_grad_enabled(torch.is_grad_enabled() and slot_attention_trains(c)):
         out = self.slot_attention(feats, generator=generator)
-    terms = dict(diff=self.diffusion_loss(batch, out.slots, generator) if c.lambda_diff > 0 else None, sem=None, inst=None)
+    terms = dict(diff=self.diffusion_loss(batch, out.slots, generator, out.masks) if c.lambda_diff > 0 else None, sem=None, inst=None)
     if c.stage == 2: return terms
     if c.lambda_sem > 0:
         g = self.guidance_loss(batch, out.masks)
@@ -533,7 +535,7 @@ def from_pretrained(cls:GLASS, path, # a folder written by `save_pretrained`
 
 # %% ../nbs/06_model.ipynb #559d1e64
 TRAINING_FIELDS = ('stage', 'train_unet', 'train_slot_attention', 'lambda_diff', 'lambda_sem', 'lambda_inst', 'sem_loss', 'match_cost',
-                   'slot_drop_prob', 'unconditional', 'seed', 'encoder', 'decoder')
+                   'slot_drop_prob', 'unconditional', 'slot_map', 'seed', 'encoder', 'decoder')
 
 def model_folder(path) -> Path:
     "The saved model of `path`: a run folder's `model/`, or `path` itself when it holds `glass_config.json`."

@@ -376,7 +376,7 @@ def reconstruct(model, images:Tensor, # (b, 3, H, W) in [0, 1] at the model's in
                 generator:torch.Generator=None, num_slots:int=None):
     "Images (b, 3, H', W') in [0, 1] decoded from the slots of `images`."
     out = model.slots(images.to(next(model.parameters()).device), generator=generator, num_slots=num_slots)
-    return model.decoder.sample(out.slots, num_inference_steps, guidance_scale, scheduler, generator).cpu()
+    return model.decoder.sample(out.slots, num_inference_steps, guidance_scale, scheduler, generator, masks=out.masks).cpu()
 
 # %% ../nbs/09a_tasks.ipynb #00000033
 def frechet_distance(mu1:np.ndarray, s1:np.ndarray, # mean (d,) and covariance (d, d) of one set

@@ -964,6 +964,7 @@ _GLASS_COCO = dict(
         train_slot_attention=(None, 'method: slot attention trains in stage 1'),
         slot_drop_prob=(0.0, _ours('with the UNet frozen, a dropped sample gives the slots no gradient (shown in glass.model)')),
         unconditional=('empty_prompt', f"{_REL}: the sampler's unconditional branch is the empty prompt through SD 2.1's CLIP text encoder"),
+        slot_map=(False, "method: the slots reach the UNet through cross-attention only (the slot map, glass.decoder.SlotMapAdapter, is our addition)"),
         prediction_type=(None, "the scheduler's own (v-prediction for SD 2.1), the target the frozen UNet was trained for"),
         stage=(1, 'stage 1: slot learning'), seed=(0, _ours('any seed'))),
     data=dict(
@@ -1018,7 +1019,8 @@ RUN_PRESETS = {
         model=dict(decoder=(None, 'DINOSAUR: no diffusion decoder; nothing of Stable Diffusion is loaded'),
                    decoder_resolution=(256, _UNUSED), lambda_diff=(0.0, 'DINOSAUR: feature reconstruction alone'),
                    lambda_sem=(0.0, 'DINOSAUR: feature reconstruction alone'), lambda_inst=(1.0, 'DINOSAUR: feature reconstruction, unweighted'),
-                   train_unet=('frozen', _UNUSED), slot_drop_prob=(0.0, _UNUSED), unconditional=('empty_prompt', _UNUSED), prediction_type=(None, _UNUSED)),
+                   train_unet=('frozen', _UNUSED), slot_drop_prob=(0.0, _UNUSED), unconditional=('empty_prompt', _UNUSED), slot_map=(False, _UNUSED),
+                   prediction_type=(None, _UNUSED)),
         data=dict(**_REAL('DINOSAUR'), decoder_size=(None, _UNUSED))),
 }
 
