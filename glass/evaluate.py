@@ -47,7 +47,12 @@ def _labeller(model, pipeline, classes, vocab, noise_level, seed, recipe=None, d
     try: return CaptionLabeller(src, classes, vocab, noise_level, seed, recipe=recipe, device=device, dtype=dtype)
     except ValueError as e: raise InputError(str(e)) from e
 
-VOCABS = ('coco', 'voc', 'tinyworld')
+VOCABS = ('coco', 'voc', 'tinyworld', 'tinyworld-parts')
+
+def _tiny_vocab(classes): # the dataset's class names
+    "The tiny world's vocabulary that names every class of the dataset: the shapes world's, or the parts world's."
+    from glass.vocab import get_vocab
+    return 'tinyworld' if set(classes) - {'background'} <= set(get_vocab('tinyworld').classes) else 'tinyworld-parts'
 
 def _check_semseg(vocab, noise_level):
     "Refuse `--task semseg` flags that cannot work, before anything is loaded."
@@ -99,7 +104,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
              sd:str=None, # released checkpoints: Stable Diffusion 2.1 folder (only where the decoder is used)
              pipeline:str=None, # semseg: text-to-image pipeline folder (default: the checkpoint's decoder source)
-             vocab:str=None, # semseg: class vocabulary coco, voc or tinyworld (default: from --preset / --format)
+             vocab:str=None, # semseg: class vocabulary coco, voc, tinyworld or tinyworld-parts (default: from --preset / --format; tinyworld: the one naming the data's classes)
              noise_level:float=0.5, # semseg: noise level of the real image's latents for the attention pass
              mask_recipe:str=None, # semseg: pseudo-mask recipe sd or standin (default: standin for the shipped stand-in, else sd)
              preset:str='glass-coco', # protocol preset: glass-coco (the released evaluation), glass-coco-nobg, glass-voc, glass-voc-nobg, dinosaur, dinosaur-voc, glass-coco-ignore, tinyworld
@@ -141,7 +146,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
                 dataset_check=summary)
     if ckpt is not None: info.update(checkpoint=str(ckpt), checkpoint_layout=getattr(glass_model, 'layout', 'glass'), seed=seed,
                                      device=device, dtype=str(get_dtype(dtype or 'fp32')).replace('torch.', ''))
-    if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or ('tinyworld' if preset == 'tinyworld' else format),
+    if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or (_tiny_vocab(ds.classes) if preset == 'tinyworld' else format),
                                         noise_level, seed, batch_size, out, info, mask_recipe, device, dtype)
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info, save_masks=save_masks)
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery', 'corloc', 'n_images')}))
