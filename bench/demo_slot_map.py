@@ -16,11 +16,11 @@ settings are chosen here):
 Writes bench/results/demo_slot_map.json.
 """
 import json, time
-from dataclasses import replace
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
-from glass.demo import (demo_budget, stage2_demo_run, CachedSamples, write_dir, DEMO_WORLD, test_images, model_inputs, pixel_error, _load)
+from glass.demo import demo_budget, stage2_demo_run, CachedSamples, write_dir, DEMO_WORLD, test_images, model_inputs, pixel_error
+from glass.tasks import load_model, reconstruct
 
 SETTINGS = {'slot map, lr 2e-3': dict(slot_map=True, stage2_lr=2e-3), 'slot map, lr 1e-3, 160 steps': dict(slot_map=True, stage2_lr=1e-3, stage2_steps=160),
             'paper decoder, lr 2e-4': dict(slot_map=False, stage2_lr=2e-4), 'paper decoder, lr 1e-3': dict(slot_map=False, stage2_lr=1e-3),
@@ -43,7 +43,6 @@ def slot_use(model, images, b, seed=0):
 @torch.no_grad()
 def recon_error(model, images, b, seed=0):
     "Pixel error of the reconstructions at each CFG scale of `CFGS` (the same noise)."
-    from glass.tasks import reconstruct
     out = {}
     for cfg in CFGS:
         g = torch.Generator().manual_seed(seed)
@@ -65,7 +64,7 @@ def main(demo_dir:str, # a finished `glass demo` folder
     b0 = demo_budget(**settings['budget'])
     res = dict(n_val=n_val, budget={k: v for k, v in settings['budget'].items() if k.startswith('stage2') or k in ('n_real', 'batch_size', 'sample_steps', 'cfg_scale')},
                unrelated_pixel_error=round(pixel_error(other, images), 2), settings={})
-    m1 = _load(src / 'runs' / 'glass')
+    m1 = load_model(src / 'runs' / 'glass' / 'model')
     with torch.no_grad(): vae = m1.decoder.decode_latents(m1.decoder.encode_latents(images))
     res['vae_round_trip_pixel_error'] = round(pixel_error(vae, images), 2)  # the floor of any decoder through the stand-in VAE
     res['settings']['stage 1 (no stage 2)'] = dict(pixel_error=recon_error(m1, images, b0), slot_use=slot_use(m1, images, b0))
@@ -76,10 +75,9 @@ def main(demo_dir:str, # a finished `glass demo` folder
         if trained:
             run = stage2_demo_run(src, 'glass', b)
             train(run, dst, dataset=CachedSamples(torch.load(src / 'cache' / 'real.pt', weights_only=True)))
-        m = _load(dst)  # train_seconds: None where an earlier invocation trained it
+        m = load_model(dst / 'model')  # train_seconds: None where an earlier invocation trained it
         res['settings'][name] = dict(**kw, train_seconds=round(time.time() - t0, 1) if trained else None, pixel_error=recon_error(m, images, b),
                                      slot_use=slot_use(m, images, b))
         print(name, res['settings'][name], flush=True)
-        Path(out).write_text(json.dumps(res, indent=1))
-    Path(out).write_text(json.dumps(res, indent=1))
+        Path(out).write_text(json.dumps(res, indent=1))  # after each setting: a kill loses at most the one under way
     print(json.dumps(res, indent=1))
