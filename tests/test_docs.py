@@ -1,11 +1,13 @@
-"""The documentation site, checked as a reader would meet it (issue 13).
+"""The documentation site, checked as a reader would meet it (issues 13 and 23).
 
 The site is built once per test run by `tools/build_site.py` (the README's docs command) into `_docs/`,
 or reused when `_docs/_build.json` says it was built from the present notebooks, settings and tools
 (CI builds it just before the tests). Then: every page is there, every internal link and anchor
 resolves, every image decodes; headless Chromium opens the home page and two module pages and reads
-what a reader sees (title, sidebar, a `show_doc` block, a figure), and the screenshots are kept in
-`_docs/_screenshots/`.
+what a reader sees (title, sidebar, a `show_doc` block, a figure); it types queries into the search box and
+reads the results; it measures every figure of every page as shown (not shrunk below 0.6 of its pixels, no
+text below 8 px); at a phone's width (390 px) the content comes first and the sidebar opens from a button.
+Screenshots are kept in `_docs/_screenshots/`.
 """
 import base64, hashlib, struct, sys, tempfile
 from pathlib import Path
@@ -58,9 +60,58 @@ def test_pages_links_images(site):
     assert desc.code and '`' not in desc.get_text()   # the description's `code` shown as code
 
 def test_sidebar_lists_every_notebook():
-    "nbs/sidebar.yml (custom_sidebar = True) names every notebook once, and only notebooks that exist."
+    "nbs/sidebar.yml (custom_sidebar = True) names every notebook once, and only notebooks that exist, home and overview first, then by number."
     listed = check_site.sidebar_notebooks(ROOT)
     assert sorted(listed) == sorted(check_site.expected_pages(ROOT)), 'edit nbs/sidebar.yml'
+    assert listed[:2] == ['index.ipynb', 'overview.ipynb']
+    assert listed[2:] == sorted(listed[2:]), 'the sidebar follows the numbering of the notebooks'
+
+def test_notebook_names_match_modules():
+    "A numbered notebook is named after the module it exports (`09_harness` -> `glass.harness`); one known exception."
+    import json, re
+    names = {}
+    for p in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        src = '\n'.join(''.join(c['source']) for c in json.loads(p.read_text())['cells'] if c['cell_type'] == 'code')
+        m = re.search(r'^#\|\s*default_exp\s+(\S+)', src, re.M)
+        names[p.stem.split('_', 1)[1]] = m and m.group(1)
+    assert names['harness'] == 'harness' and names['evaluate'] == 'evaluate'
+    assert {k: v for k, v in names.items() if k != v} == {'diffusion_decoder': 'decoder'}
+
+def test_prev_next_and_search_index(site):
+    "Each page links to its neighbours in the sidebar's order; the search index is there, with an entry for every page."
+    import json
+    out = Path(site['out'])
+    order = check_site.reading_order(ROOT)
+    assert order[:3] == ['index.html', 'overview.html', 'core.html'] and len(order) == len(check_site.expected_pages(ROOT))
+    from bs4 import BeautifulSoup
+    core = BeautifulSoup((out/'core.html').read_text(), 'html.parser')
+    assert [a['href'] for a in core.select('nav.page-nav a')] == ['overview.html', 'data.html']
+    assert core.select_one('nav.page-nav a[rel=next] .page-nav-title').get_text() == 'Data'
+    entry = json.loads((out/'pagefind'/'pagefind-entry.json').read_text())
+    assert sum(l['page_count'] for l in entry['languages'].values()) == len(order)
+    # a page whose links are wrong is caught
+    bad = BeautifulSoup(str(core).replace('href="data.html" rel="next"', 'href="tinyworld.html" rel="next"'), 'html.parser')
+    assert any('next link' in p for p in check_site.reader_checks(out, {out/'core.html': bad}, ROOT))
+
+def test_maths_rendered(site):
+    "Formulas are TeX in the notebooks and MathML on the site; TeX left as text is caught."
+    from bs4 import BeautifulSoup
+    out = Path(site['out'])
+    metrics = BeautifulSoup((out/'metrics.html').read_text(), 'html.parser')
+    assert any(m.get('display') == 'block' and m.find('mfrac') for m in metrics.find_all('math'))   # the ARI
+    model = BeautifulSoup((out/'model.html').read_text(), 'html.parser')
+    assert model.find('math') and 'L = L_diff' not in model.get_text()
+    raw = BeautifulSoup('<html><body><main><p>A $\\frac{a}{b}$ here</p></main></body></html>', 'html.parser')
+    assert any('TeX shown as text' in p for p in check_site.reader_checks(out, {out/'x.html': raw}, ROOT))
+
+def test_figure_font_estimate():
+    "The smallest font a figure's code sets, in points; named sizes too; matplotlib's 10 by default."
+    assert build_site.font_sizes("ax.set_title(t, fontsize=8); ax.text(0, 0, 'a', size='x-small'); image_size=32") == [8.0, 6.94]
+    assert build_site.min_font_pt('plt.plot(x)') == 10.0
+    lib = {'draw': "def draw():\n    ax.set_title('x', fontsize=6)\n"}
+    assert build_site.min_font_pt('fig = draw()', lib) == 6.0
+    rows, probs = check_site.figure_legibility([dict(src='x.png', w=1920, shown_w=808, min_pt=None)], '/nonexistent', 'p.html')
+    assert rows[0]['scale'] == 0.42 and any('0.42 of its pixels' in p for p in probs)
 
 def _png_size(p):
     b = Path(p).read_bytes()
@@ -72,13 +123,13 @@ def test_reader_pages_in_chromium(site):
     if not check_site.find_chromium():
         pytest.skip('chromium not found: install Debian\'s chromium (apt-get install chromium; .ci/run does) '
                     'to run the browser checks')
-    out, probs = check_site.browser_check(site['out'], ROOT)
+    out, probs, more = check_site.browser_check(site['out'], ROOT)
     assert not probs, '\n'.join(probs)
     home, core, found = out['index.html'], out['core.html'], out['foundation.html']
     assert (home['title'], core['title'], found['title']) == ('glass', 'Core', 'Foundation stand-ins')
     assert core['doc_title'] == 'Core – glass'
     for r in out.values():      # the same sidebar on every page, its sections in order, every page linked
-        assert [a['text'] for a in r['sidebar']][:4] == ['glass', 'Core', 'Data', 'Tiny world']
+        assert [a['text'] for a in r['sidebar']][:5] == ['glass', 'Overview', 'Core', 'Data', 'Tiny world']
         assert len(r['sidebar']) == len(check_site.expected_pages(ROOT))
     sd = core['shown']['seed_everything']
     assert sd['visible'] and 'def seed_everything(' in sd['body'] and 'Seed Python' in sd['body']
@@ -91,7 +142,22 @@ def test_reader_pages_in_chromium(site):
     for p in shots:
         w, h = _png_size(p)
         assert w > 200 and h > 50 and p.stat().st_size > 5000, p   # a real picture, not a blank strip
-    assert _png_size(Path(site['out'])/'_screenshots'/'index.png') == (1400, 1000)
+    assert _png_size(Path(site['out'])/'_screenshots'/'index.png') == (1280, 900)
+    # search: a name finds its show_doc block, words of a page find the page
+    hits = dict(more['search'])
+    assert any(h.endswith('core.html#seed_everything') and t.startswith('seed_everything') for h, t in hits['seed_everything'])
+    assert any('tasks.html' in h for h, _ in hits['Frechet distance'])
+    # every raster figure of every page measured as shown, the smallest text found for most of them
+    figs = [r for rows in more['figures'].values() for r in rows]
+    assert len(figs) >= 25 and sum(r['text_px'] is not None for r in figs) >= 20
+    assert all(r['scale'] >= check_site.MIN_SCALE for r in figs)
+    # a phone: content first, the sidebar behind its button, nothing wider than the screen
+    ph = more['phone']['core.html']
+    assert not ph['sidebar_visible'] and ph['toggle_visible'] and ph['title_top'] < 300 and not ph['overflow']
+    assert ph['menu']['sidebar_visible'] and ph['menu']['sidebar_links'] == len(check_site.expected_pages(ROOT))
+    for name in ('search.png', 'search-phone.png', 'core-phone.png', 'core-phone-menu.png', 'overview-phone.png'):
+        w, h = _png_size(Path(site['out'])/'_screenshots'/name)
+        assert w in (390, 1280) and h > 400, name
 
 # --- the builder's pieces ---------------------------------------------------------------------------------
 

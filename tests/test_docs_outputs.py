@@ -127,8 +127,9 @@ def test_site_shows_the_outputs(mini):
     assert 'assert add(2)' not in page.get_text()                                 # hidden cell hidden
     assert '#| ' not in page.get_text()                                           # no directive shown
     if check_site.find_chromium():
-        res, probs = check_site.browser_check(docs, mini, pages=[('core.html', ['add'], True)])
+        res, probs, more = check_site.browser_check(docs, mini, pages=[('core.html', ['add'], True)], searches=[('add', 'core.html#add')])
         assert probs == [], probs
+        assert any(h.endswith('core.html#add') for h, _ in more['search']['add'])   # the search finds the name
 
 def test_checks_catch_broken_sites(mini, tmp_path):
     "The checks fail on a missing page, a dead link or anchor, a broken image; pass once they are mended."

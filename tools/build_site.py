@@ -22,13 +22,14 @@ mixing imports with other code, see nbdev's FAQ) stops `nbdev_docs`; here it is 
 notebook and cell, that page is built without the failed cell's outputs, and the command exits 1
 unless `--keep_going` is given.
 """
-import html, json, os, re, shutil, sys, time, traceback, warnings
+import html, json, os, re, shutil, subprocess, sys, time, traceback, warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_CSS = Path(__file__).resolve().parent/'site.css'
+SITE_JS = Path(__file__).resolve().parent/'site.js'
 
 # --- 1. nbdev's processing -------------------------------------------------------------------------
 
@@ -119,7 +120,10 @@ _TEMPLATE = r"""{%- extends 'classic/base.html.j2' -%}
 {%- endif -%}
 {%- endblock input_group %}
 {% block data_png scoped %}
+{%- set minfont = cell.metadata.get('glass_minfont') -%}
+{%- if minfont %}<div class="glass-figure" data-min-font-pt="{{ minfont }}">{% endif %}
 {{ super() }}
+{%- if minfont %}</div>{% endif %}
 {%- set cap = cell.metadata.get('glass_figcap') -%}
 {%- if cap %}<p class="figure-caption">{{ cap | escape_html }}</p>{% endif -%}
 {%- endblock data_png %}
@@ -184,7 +188,51 @@ def prep_markdown(md):
     flush()
     return '\n'.join(out)
 
-def prep_notebook(nb):
+# --- font sizes of figures (for the legibility check of tools/check_site.py) ---------------------------
+
+# matplotlib's named sizes, in points, at its default font.size of 10
+_NAMED_PT = {'xx-small': 5.79, 'x-small': 6.94, 'small': 8.33, 'medium': 10.0, 'large': 12.0, 'x-large': 14.4, 'xx-large': 17.28}
+_re_fontsize = re.compile(r"""\b(?:fontsize|labelsize|title_fontsize|size)\s*=\s*(?:([\d.]+)|['"]([a-z-]+)['"])""")
+_re_rc_size = re.compile(r"""font\.size['"]\s*[\]:]?\s*[=:]?\s*([\d.]+)""")
+_re_def = re.compile(r'^(?:def|class) (\w+)', re.M)
+
+def font_sizes(src):
+    "The font sizes in points that the code `src` sets (`fontsize=`, `size=`, `labelsize=`, `font.size`)."
+    out = []
+    for m in _re_fontsize.finditer(src):
+        v = float(m.group(1)) if m.group(1) else _NAMED_PT.get(m.group(2))
+        if v: out.append(v)
+    out += [float(v) for v in _re_rc_size.findall(src)]
+    return out
+
+def _library_sources(root=ROOT):
+    "{name: source} of every top-level function and class of the package (the figures' helpers)."
+    cfg = nbdev_config(root); out = {}
+    for f in sorted(Path(cfg.lib_path).glob('*.py')):
+        txt = f.read_text(encoding='utf-8'); ms = list(_re_def.finditer(txt))
+        for m, nxt in zip(ms, ms[1:] + [None]): out.setdefault(m.group(1), txt[m.start():nxt.start() if nxt else len(txt)])
+    return out
+
+def min_font_pt(src, lib=None, default=10.0):
+    "The smallest font (points) a figure made by the cell `src` can hold: sizes set in the cell or in the package's functions it calls, else matplotlib's default 10."
+    sizes = font_sizes(src)
+    for name in set(re.findall(r'\b(\w+)\(', src)) & set(lib or {}):
+        sizes += font_sizes(lib[name])
+    return min(sizes + [default])
+
+def image_sources(root=ROOT):
+    """{file name: code that draws it} for the images of `nbs/images/` that text shows: the notebook cells that save
+    them (`savefig(...name...)`), or the benchmark of the same name (`bench/<stem>.py`). For `min_font_pt`."""
+    cfg = nbdev_config(root); out = {}
+    for img in (cfg.nbs_path/'images').glob('*.png'):
+        for nb in sorted(cfg.nbs_path.glob('*.ipynb')):
+            for c in json.loads(nb.read_text(encoding='utf-8'))['cells']:
+                src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+                if c['cell_type'] == 'code' and 'savefig(' in src and img.name in src: out[img.name] = src
+        if img.name not in out and (b := Path(root)/'bench'/f'{img.stem}.py').is_file(): out[img.name] = b.read_text(encoding='utf-8')
+    return out
+
+def prep_notebook(nb, lib=None):
     "Apply the Quarto cell options of nbdev's processed notebook; return (frontmatter, nb)."
     import yaml
     fm = {}
@@ -209,6 +257,8 @@ def prep_notebook(nb):
                 c.metadata['glass_summary'] = str(o.get('code-summary', 'Code'))
             if o.get('fig-cap'): c.metadata['glass_figcap'] = str(o['fig-cap'])
             if o.get('fig-alt') or o.get('fig-cap'): c.metadata['alt'] = str(o.get('fig-alt') or o['fig-cap'])
+            if any('image/png' in out.get('data', {}) for out in c.get('outputs', [])):
+                c.metadata['glass_minfont'] = round(min_font_pt(c.source, lib), 2)
             for out in c.get('outputs', []):
                 md = out.get('data', {}).get('text/markdown')
                 if md is not None: out['data']['text/markdown'] = prep_markdown(''.join(md) if isinstance(md, list) else md)
@@ -238,12 +288,12 @@ def _exporter():
                         extra_loaders=[jinja2.DictLoader({'glass.html.j2': _TEMPLATE})],
                         exclude_input_prompt=True, exclude_output_prompt=True)
 
-def render_page(proc_nb, out_dir, site_url, pages, exporter=None):
+def render_page(proc_nb, out_dir, site_url, pages, exporter=None, lib=None, img_src=None):
     "Render one processed notebook to `out_dir/<output-file>`; return (frontmatter, body soup, files)."
     import nbformat
     from bs4 import BeautifulSoup
     nb = nbformat.read(proc_nb, as_version=4)
-    fm, nb = prep_notebook(nb)
+    fm, nb = prep_notebook(nb, lib)
     page = fm.get('output-file') or proc_nb.with_suffix('.html').name
     stem = Path(page).stem
     body, res = (exporter or _exporter()).from_notebook_node(nb, resources={'output_files_dir': f'{stem}_files', 'unique_key': stem})
@@ -251,6 +301,10 @@ def render_page(proc_nb, out_dir, site_url, pages, exporter=None):
         p = out_dir/name; p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(data)
     soup = BeautifulSoup(body, 'html.parser')
     for c in soup.select('.celltag_asis .output_subarea'): c['class'] = c.get('class', []) + ['asis']
+    for img in soup.find_all('img', src=True):      # figures of nbs/images/: the smallest font of the code that drew them
+        name = Path(img['src']).name
+        if img['src'].startswith('images/') and name in (img_src or {}) and not img.find_parent(attrs={'data-min-font-pt': True}):
+            img['data-min-font-pt'] = str(round(min_font_pt(img_src[name], lib), 2))
     # Pandoc's heading ids, de-duplicated as Pandoc does; nbconvert's pilcrow links follow them
     seen = {}
     for h in soup.find_all(re.compile('^h[1-6]$')):
@@ -258,7 +312,7 @@ def render_page(proc_nb, out_dir, site_url, pages, exporter=None):
         base = pandoc_id(h.get_text()); n = seen.get(base, 0); seen[base] = n + 1
         h['id'] = base if n == 0 else f'{base}-{n}'
         h['class'] = h.get('class', []) + ['anchored']
-        a = soup.new_tag('a', href=f"#{h['id']}", **{'class': 'anchor-link', 'aria-label': 'link to this section'})
+        a = soup.new_tag('a', href=f"#{h['id']}", **{'class': 'anchor-link', 'aria-label': 'link to this section', 'data-pagefind-ignore': ''})
         a.string = '#'; h.append(a)
     for a in soup.find_all('a', href=True): a['href'] = local_href(a['href'], site_url, pages)
     for code in soup.select('td code, th code'):   # GFM/Pandoc: `a\|b` in a table cell shows a|b
@@ -281,36 +335,69 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="tools/build_site.py (nbdev processing, nbconvert)">
+<meta name="generator" content="tools/build_site.py (nbdev processing, nbconvert, Pagefind)">
 <title>{doc_title}</title>
 <meta name="description" content="{description}">
+<link rel="stylesheet" href="pagefind/pagefind-ui.css">
 <link rel="stylesheet" href="site.css">
 <link rel="stylesheet" href="styles.css">
+{page_links}
 </head>
 <body>
 <header id="quarto-header" class="navbar">
+  <button id="sidebar-toggle" class="sidebar-toggle" type="button" aria-controls="quarto-sidebar" aria-expanded="false" aria-label="show the pages">&#9776;</button>
   <a class="navbar-brand" href="index.html">{site_title}</a>
-  <span class="navbar-spacer"></span>
+  <div id="search" class="site-search" role="search"></div>
   <a class="navbar-link" href="{repo_url}">GitHub</a>
 </header>
 <div class="page-columns">
 <nav id="quarto-sidebar" class="sidebar" aria-label="pages">
 {sidebar}
 </nav>
-<main class="content" id="quarto-document-content">
+<main class="content" id="quarto-document-content" data-pagefind-body>
 <header id="title-block-header">
 <h1 class="title">{title}</h1>
 {description_html}
 </header>
 {body}
+{page_nav}
 </main>
 <nav id="TOC" class="toc" aria-label="on this page">
 {toc}
 </nav>
 </div>
+<script src="pagefind/pagefind-ui.js"></script>
+<script src="site.js"></script>
 </body>
 </html>
 """
+
+def reading_order(contents, pages):
+    "The pages of `sidebar.yml` in the order it lists them (sections flattened): the previous / next order."
+    out = []
+    def walk(items):
+        for e in items:
+            if isinstance(e, str): out.append(pages.get(e, e))
+            elif isinstance(e, dict):
+                if e.get('href'): out.append(pages.get(e['href'], e['href']))
+                walk(e.get('contents', []))
+    walk(contents)
+    return list(dict.fromkeys(out))
+
+def page_nav(order, current, titles_by_page):
+    "Links to the previous and next pages of the reading order, and `<link rel>`s for the head."
+    if current not in order: return '', ''
+    i = order.index(current)
+    prev, nxt = (order[i - 1] if i > 0 else None), (order[i + 1] if i + 1 < len(order) else None)
+    def a(pg, rel, label):
+        t = html.escape(titles_by_page.get(pg, pg))
+        return (f'<a class="page-nav-{rel}" href="{pg}" rel="{rel}" data-pagefind-ignore>'
+                f'<span class="page-nav-label">{label}</span><span class="page-nav-title">{t}</span></a>')
+    body = ('<nav class="page-nav" aria-label="previous and next page" data-pagefind-ignore>'
+            + (a(prev, 'prev', '&larr; Previous') if prev else '<span></span>')
+            + (a(nxt, 'next', 'Next &rarr;') if nxt else '<span></span>') + '</nav>')
+    head = ''.join(f'<link rel="{r}" href="{pg}">' for r, pg in (('prev', prev), ('next', nxt)) if pg)
+    return body, head
 
 def sidebar_html(contents, pages, titles, current):
     "The sidebar of `sidebar.yml` (`website.sidebar.contents`) as nested lists."
@@ -336,7 +423,7 @@ def inputs_digest(root=ROOT):
     "A hash of everything the site is built from (to tell a current `_docs/` from a stale one)."
     import hashlib
     root = Path(root); h = hashlib.sha256()
-    files = [*(root/'nbs').rglob('*'), root/'settings.ini', root/'_quarto.yml', Path(__file__).resolve(), SITE_CSS,
+    files = [*(root/'nbs').rglob('*'), root/'settings.ini', root/'_quarto.yml', Path(__file__).resolve(), SITE_CSS, SITE_JS,
              *[p for p in root.glob('*/*.py') if p.parent.name not in ('tests', 'tools', 'bench') and p.name != '_modidx.py']]
     for p in sorted(f for f in files if f.is_file() and f.name != 'nbdev.yml' and '.ipynb_checkpoints' not in f.parts):
         h.update(str(p.relative_to(root) if root in p.parents else p.name).encode()); h.update(p.read_bytes())
@@ -365,45 +452,72 @@ def _inline_md(s):
     "A one-line description as Quarto shows it: escaped, with `code` spans."
     return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(s, quote=False))
 
-def build(root=ROOT, out=None, n_workers=2, quiet=False):
-    "Build the site into `out` (settings.ini's doc_path, `_docs`); return a summary dict."
+def search_index(out, quiet=True):
+    "Index the pages of `out` with Pagefind (the `pagefind` package's own binary, from PyPI), into `out/pagefind/`."
+    try: import pagefind  # noqa: F401
+    except ImportError as e:
+        raise SystemExit('build_site: the search index needs Pagefind: pip install "pagefind[bin]" (in the dev extras)') from e
+    r = subprocess.run([sys.executable, '-m', 'pagefind', '--site', str(out), '--output-subdir', 'pagefind',
+                        '--include-characters', '_', *(['--quiet'] if quiet else [])], capture_output=True, text=True)
+    if r.returncode != 0 or not (Path(out)/'pagefind'/'pagefind-ui.js').is_file():
+        raise RuntimeError(f'pagefind failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}')
+    for f in Path(out, 'pagefind').glob('pagefind-*-ui.*'): f.unlink()   # the component and modular UIs: unused
+    return r.stdout
+
+def build(root=ROOT, out=None, n_workers=2, quiet=False, reuse_proc=False):
+    """Build the site into `out` (settings.ini's doc_path, `_docs`); return a summary dict.
+    `reuse_proc`: render from the `_proc/` of an earlier build, skipping nbdev's processing (for work on the layout)."""
     import yaml
     t0 = time.time()
-    digest = inputs_digest(root)
-    proc, errors = process_notebooks(root, n_workers)
-    t1 = time.time()
     cfg = nbdev_config(root)
+    if reuse_proc and (cfg.config_path/'_proc'/'sidebar.yml').is_file():
+        digest, errors, proc = None, [], cfg.config_path/'_proc'
+        for f in ('sidebar.yml', 'styles.css'): shutil.copy2(cfg.nbs_path/f, proc/f)
+        shutil.copytree(cfg.nbs_path/'images', proc/'images', dirs_exist_ok=True)
+    else:
+        digest = inputs_digest(root)
+        proc, errors = process_notebooks(root, n_workers)
+    t1 = time.time()
     out = Path(out) if out else cfg.config_path/cfg.doc_path.name
     site_url = f"{cfg.doc_host}{cfg.doc_baseurl}"
     shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
     for p in proc.rglob('*'):                   # images/, styles.css and the like, as Quarto copies them
         if p.is_file() and p.suffix not in ('.ipynb', '.yml', '.yaml'):
             d = out/p.relative_to(proc); d.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(p, d)
-    shutil.copy2(SITE_CSS, out/'site.css')
+    shutil.copy2(SITE_CSS, out/'site.css'); shutil.copy2(SITE_JS, out/'site.js')
     from pygments.formatters import HtmlFormatter
     with open(out/'site.css', 'a') as f: f.write('\n/* code highlighting (pygments) */\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight'))
     nbs = sorted(proc.glob('*.ipynb'))
     pages = {p.name: _page_name(p) for p in nbs}
     ex = _exporter()
-    rendered = [(p, *render_page(p, out, site_url, pages, ex)) for p in nbs]
+    lib = _library_sources(root)
+    img_src = image_sources(root)
+    rendered = [(p, *render_page(p, out, site_url, pages, ex, lib, img_src)) for p in nbs]
     titles = {p.name: fm.get('title', Path(page).stem) for p, fm, page, _ in rendered}
     sb = yaml.safe_load((proc/'sidebar.yml').read_text())['website']['sidebar']['contents']
     site_title = cfg.get('title', cfg.lib_name)
+    order = reading_order(sb, pages)
+    titles_by_page = {page: titles[p.name] for p, _, page, _ in rendered}
     for p, fm, page, soup in rendered:
         title = fm.get('title', site_title); desc = fm.get('description', '')
+        nav, links = page_nav(order, page, titles_by_page)
         (out/page).write_text(_PAGE.format(
             doc_title=html.escape(title if page == 'index.html' else f'{title} – {site_title}'),
             site_title=html.escape(site_title), description=html.escape(desc), repo_url=cfg.git_url,
             title=html.escape(title), description_html=f'<div class="description">{_inline_md(desc)}</div>' if desc else '',
-            sidebar=sidebar_html(sb, pages, titles, page), body=str(soup), toc=toc_html(soup)))
+            sidebar=sidebar_html(sb, pages, titles, page), body=str(soup), toc=toc_html(soup),
+            page_nav=nav, page_links=links))
     (out/'.nojekyll').touch()
-    summary = dict(pages=len(rendered), out=str(out), proc_s=round(t1 - t0, 1), render_s=round(time.time() - t1, 1),
+    t2 = time.time()
+    search_index(out)
+    summary = dict(pages=len(rendered), out=str(out), proc_s=round(t1 - t0, 1), render_s=round(t2 - t1, 1),
+                   search_s=round(time.time() - t2, 1),
                    total_s=round(time.time() - t0, 1), errors=errors, inputs=digest,
                    notebook_outputs=notebook_outputs(root), site_bytes=sum(p.stat().st_size for p in out.rglob('*') if p.is_file()))
     (out/'_build.json').write_text(json.dumps(summary, indent=1))
     if not quiet:
         print(f'built {len(rendered)} pages into {out} in {summary["total_s"]} s '
-              f'(nbdev processing {summary["proc_s"]} s, rendering {summary["render_s"]} s); site {summary["site_bytes"] / 1e6:.1f} MB; '
+              f'(nbdev processing {summary["proc_s"]} s, rendering {summary["render_s"]} s, search index {summary["search_s"]} s); site {summary["site_bytes"] / 1e6:.1f} MB; '
               f'outputs stored in the notebooks: {summary["notebook_outputs"]["images"]} images, '
               f'{summary["notebook_outputs"]["bytes"] / 1e6:.2f} MB')
         for e in errors:
@@ -431,8 +545,9 @@ def main(argv=None):
     ap.add_argument('--keep_going', action='store_true', help="exit 0 even if nbdev's processing met errors")
     ap.add_argument('--no_check', action='store_true', help='skip the link and image checks')
     ap.add_argument('--browser', action='store_true', help='also check pages in headless Chromium (screenshots in <out>/_screenshots)')
+    ap.add_argument('--reuse_proc', action='store_true', help="render from the _proc/ of the last build (skip nbdev's processing; for work on the layout)")
     a = ap.parse_args(argv)
-    s = build(root=Path(a.root).resolve(), out=a.out, n_workers=a.n_workers)
+    s = build(root=Path(a.root).resolve(), out=a.out, n_workers=a.n_workers, reuse_proc=a.reuse_proc)
     rc = 0 if (a.keep_going or not s['errors']) else 1
     if not a.no_check:
         import check_site

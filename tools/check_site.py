@@ -121,7 +121,39 @@ def check_site(docs='_docs', root=ROOT):
                     n['anchors'] += 1
                     if f not in ids: ids[f] = {t['id'] for t in _parse(f).find_all(id=True)}
                     if frag not in ids[f]: problems.append(f'{rel}: link {ref!r}: no #{frag} in {f.relative_to(docs)}')
+    problems += reader_checks(docs, soups, root)
     return dict(counts=n, problems=problems)
+
+_re_raw_tex = re.compile(r'\$[^$\n]*\\[a-zA-Z]+[^$\n]*\$|\\(?:frac|sqrt|mathcal|lambda|alpha|sum)\b')
+
+def built_here(soup):
+    "Whether a page comes from tools/build_site.py (and not from Quarto): the checks of its own layout apply."
+    m = soup.find('meta', attrs={'name': 'generator'})
+    return bool(m and 'build_site' in m.get('content', ''))
+
+def reading_order(root=ROOT):
+    "The pages in the order of `nbs/sidebar.yml`: the order of the previous / next links."
+    pages = expected_pages(root)
+    return list(dict.fromkeys(pages.get(nb, nb) for nb in sidebar_notebooks(root)))
+
+def reader_checks(docs, soups, root=ROOT):
+    "What a reader expects of every page: maths rendered (no TeX left as text), previous / next links in the sidebar's order, a search index."
+    docs, problems = Path(docs), []
+    order = reading_order(root)
+    for p, s in soups.items():
+        rel = p.relative_to(docs)
+        main = s.find('main') or s.body
+        if main is None: continue
+        text = ' '.join(t for t in main.find_all(string=True) if not t.find_parent(['code', 'pre', 'script', 'style', 'math']))
+        if m := _re_raw_tex.search(text): problems.append(f'{rel}: TeX shown as text, not rendered: {m.group(0)[:60]!r}')
+        if not built_here(s) or str(rel) not in order: continue
+        i = order.index(str(rel))
+        for rel_, want in (('prev', order[i - 1] if i > 0 else None), ('next', order[i + 1] if i + 1 < len(order) else None)):
+            got = [a['href'] for a in s.select(f'nav.page-nav a[rel="{rel_}"]')]
+            if got != ([want] if want else []): problems.append(f'{rel}: {rel_} link {got} where the sidebar order gives {want}')
+    if any(built_here(s) for s in soups.values()) and not (docs/'pagefind'/'pagefind-entry.json').is_file():
+        problems.append('no search index (pagefind/pagefind-entry.json): tools/build_site.py builds it with Pagefind')
+    return problems
 
 def report(r):
     c = r['counts']
@@ -158,7 +190,7 @@ class _Server:
 
 class Browser:
     "Headless Chromium driven over the DevTools protocol (websocket-client; no browser download)."
-    def __init__(self, exe=None, width=1400, height=1000, timeout=60):
+    def __init__(self, exe=None, width=1400, height=1000, timeout=60, mobile=False):
         import websocket
         exe = exe or find_chromium()
         if not exe: raise FileNotFoundError('chromium not found (Debian: apt-get install chromium)')
@@ -178,7 +210,7 @@ class Browser:
         self.session = self.send('Target.attachToTarget', targetId=tid, flatten=True)['sessionId']
         self.send('Page.enable', session=True)
         self.send('Runtime.enable', session=True)
-        self.send('Emulation.setDeviceMetricsOverride', session=True, width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.send('Emulation.setDeviceMetricsOverride', session=True, width=width, height=height, deviceScaleFactor=1, mobile=mobile)
 
     def send(self, method, session=False, **params):
         self.id += 1; msg = dict(id=self.id, method=method, params=params)
@@ -261,12 +293,86 @@ def _clip(b, js_el, pad=8):
 READER_PAGES = [('index.html', [], True), ('core.html', ['seed_everything', 'load_image'], True),
                 ('foundation.html', ['build_models'], True)]
 
-def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None):
-    "Open `pages` in headless Chromium, check what a reader sees, save screenshots; return (results, problems)."
+# Legibility of figures. A raster figure shown much narrower than its pixels wastes them and shrinks its text;
+# text below MIN_TEXT_PX on screen cannot be read. The smallest font of a figure (points) comes from the PNG itself
+# where the code that saved it wrote it down (tEXt key `glass:min_font_pt`, see `glass.core.save_figure`), else from
+# the code of its notebook cell (`data-min-font-pt`, estimated by tools/build_site.py); its pixels per point from
+# the PNG's dpi (matplotlib writes it; 72 if absent).
+MIN_SCALE, MIN_TEXT_PX = 0.6, 8.0
+
+_READ_FIGURES = r"""(() => [...(document.querySelector('main') || document.body).querySelectorAll('img')].map(i => ({
+  src: i.getAttribute('src'), w: i.naturalWidth, shown_w: i.getBoundingClientRect().width,
+  min_pt: (i.closest('[data-min-font-pt]') || {dataset: {}}).dataset.minFontPt || null})))()"""
+
+def png_font_info(data):
+    "(dpi, smallest font in points or None) of PNG bytes; None for other images."
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != 'PNG': return None
+            dpi = (im.info.get('dpi') or (72, 72))[0]
+            pt = im.info.get('glass:min_font_pt')
+            return float(dpi), (float(pt) if pt else None)
+    except Exception: return None
+
+def figure_legibility(figs, docs, page):
+    "Rows (src, natural width, shown width, scale, smallest text in px on screen) and the problems of `figs` (read by `_READ_FIGURES`)."
+    rows, problems = [], []
+    for f in figs:
+        src = f['src'] or ''
+        if not f['w'] or src.startswith('data:') or '://' in src or src.lower().endswith('.svg'): continue
+        path = (Path(docs)/page).parent/src
+        info = png_font_info(path.read_bytes()) if path.is_file() else None
+        scale = f['shown_w'] / f['w']
+        px = None
+        if info:
+            dpi, pt = info
+            pt = pt or (float(f['min_pt']) if f['min_pt'] else None)
+            if pt: px = pt * dpi / 72 * min(scale, 1.0)
+        rows.append(dict(src=src, w=f['w'], shown_w=round(f['shown_w']), scale=round(scale, 2), text_px=px and round(px, 1)))
+        if scale < MIN_SCALE:
+            problems.append(f'{page}: figure {src} is {f["w"]} px wide but shown at {f["shown_w"]:.0f} px ({scale:.2f} of its pixels, '
+                            f'below {MIN_SCALE}): draw it smaller in inches or at a lower dpi')
+        if px is not None and px < MIN_TEXT_PX:
+            problems.append(f'{page}: figure {src}: its smallest text is about {px:.1f} px on screen (below {MIN_TEXT_PX}): '
+                            'a larger fontsize, a smaller figsize, or fewer panels')
+    return rows, problems
+
+def search(b, query, timeout=20):
+    "Type `query` into the page's search box as a reader would; return the result links (href, text) once they show."
+    t0 = time.time()
+    while not b.js("!!document.querySelector('.pagefind-ui__search-input')"):
+        if time.time() - t0 > timeout: raise TimeoutError('no search box (.pagefind-ui__search-input)')
+        time.sleep(0.1)
+    b.js("(() => { const i = document.querySelector('.pagefind-ui__search-input'); i.value = ''; i.focus(); })()")
+    b.send('Input.insertText', session=True, text=query)
+    while time.time() - t0 < timeout:
+        r = b.js("""(() => ({links: [...document.querySelectorAll('.pagefind-ui__result-link')].map(a => [a.getAttribute('href'), a.innerText.trim()]),
+                    message: (document.querySelector('.pagefind-ui__message') || {}).innerText || ''}))()""")
+        if r['links'] or 'No results' in r['message']: return [tuple(l) for l in r['links']]
+        time.sleep(0.2)
+    raise TimeoutError(f'no search results for {query!r} within {timeout} s')
+
+# (query, a result the reader must get: page#anchor for a name, a page for words of its text)
+SEARCHES = [('seed_everything', 'core.html#seed_everything'), ('Frechet distance', 'tasks.html')]
+
+_READ_PHONE = r"""(() => {
+  const vis = e => { if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).display !== 'none'; };
+  const side = document.querySelector('#quarto-sidebar'), h1 = document.querySelector('h1.title');
+  return {sidebar_visible: vis(side), toggle_visible: vis(document.querySelector('#sidebar-toggle')),
+          title_top: h1 ? h1.getBoundingClientRect().top : null, overflow: document.documentElement.scrollWidth > innerWidth + 1,
+          sidebar_links: side ? [...side.querySelectorAll('a')].filter(vis).length : 0};
+})()"""
+
+def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None, all_pages=True, searches=SEARCHES):
+    """Open `pages` in headless Chromium at a desktop width (1280 px), check what a reader sees, save screenshots;
+    search as a reader would (`searches`); check the figures of every page for legibility; open pages at a phone's
+    width (390 px): content first, the sidebar behind its button. Return (results by page, problems, more results)."""
     docs = Path(docs).resolve(); shots = Path(shots or docs/'_screenshots'); shots.mkdir(parents=True, exist_ok=True)
     site_title = nbdev_config(root).get('title', 'glass')
     want = [(nb, pg) for nb, pg in expected_pages(root).items() if nb in set(sidebar_notebooks(root))]
-    srv, b, out, problems = _Server(docs), Browser(), {}, []
+    srv, b, out, problems = _Server(docs), Browser(width=1280, height=900), {}, []
+    more = dict(search={}, figures={}, phone={})
     try:
         for page, names, figure in pages:
             r = out[page] = read_page(b, srv.url + page, names)
@@ -291,8 +397,38 @@ def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None):
                 r['screenshots'].append(str(b.screenshot(shots/f'{stem}-show_doc.png', c)))
             if figure and (c := _clip(b, "[...(document.querySelector('main') || document.body).querySelectorAll('img')].find(i => i.naturalWidth >= 100)")):
                 r['screenshots'].append(str(b.screenshot(shots/f'{stem}-figure.png', c)))
+        if (docs/'pagefind').is_dir():      # search, as this builder makes it (Quarto's has its own)
+            for q, hit in searches:
+                b.goto(srv.url + 'index.html')
+                links = more['search'][q] = search(b, q)
+                got = [re.sub(r'^(\./|/)', '', urlsplit(h).path + (f'#{urlsplit(h).fragment}' if urlsplit(h).fragment else '')) for h, _ in links]
+                if not any(g == hit or g.split('#')[0] == hit for g in got): problems.append(f'search {q!r}: no result {hit} (got {got[:8]})')
+                if q == searches[0][0]: b.screenshot(shots/'search.png')
+        for page in ([p for p in expected_pages(root).values()] if all_pages else [p for p, _, _ in pages]):
+            b.goto(srv.url + page)
+            rows, probs = figure_legibility(b.js(_READ_FIGURES), docs, page)
+            more['figures'][page] = rows; problems += probs
+    finally: b.close()
+    b = Browser(width=390, height=844, mobile=True)
+    try:
+        for page in ('index.html', 'overview.html', 'core.html'):
+            if not (docs/page).is_file(): continue
+            b.goto(srv.url + page)
+            r = more['phone'][page] = b.js(_READ_PHONE)
+            pr = lambda m: problems.append(f'{page} at 390 px: {m}')
+            if r['sidebar_visible']: pr('the sidebar is open before the content (it should fold behind a button)')
+            if r['title_top'] is None or not (0 <= r['title_top'] < 300): pr(f'the title is not near the top (at {r["title_top"]} px)')
+            if r['overflow']: pr('the page is wider than the screen')
+            b.screenshot(shots/f'{Path(page).stem}-phone.png')
+            if page == 'core.html' and r['toggle_visible']:
+                b.js("document.getElementById('sidebar-toggle').click()")
+                r['menu'] = b.js(_READ_PHONE)
+                if not r['menu']['sidebar_visible'] or r['menu']['sidebar_links'] < len(want): pr(f'the sidebar button shows {r["menu"]["sidebar_links"]} links')
+                b.screenshot(shots/'core-phone-menu.png')
+            if page == 'core.html' and (docs/'pagefind').is_dir():
+                search(b, searches[0][0]); b.screenshot(shots/'search-phone.png')
     finally: b.close(); srv.close()
-    return out, problems
+    return out, problems, more
 
 def main(argv=None):
     import argparse
@@ -307,10 +443,15 @@ def main(argv=None):
     if a.browser:
         if not find_chromium(): print('browser check skipped: chromium not found (Debian: apt-get install chromium)')
         else:
-            out, probs = browser_check(a.docs, root)
+            out, probs, more = browser_check(a.docs, root)
             for page, res in out.items():
                 print(f"browser: {page}: title {res['title']!r}, {len(res['sidebar'])} sidebar links, "
                       f"{sum(1 for i in res['images'] if i['w'])} images loaded; screenshots: {', '.join(res['screenshots'])}")
+            for q, links in more['search'].items(): print(f'browser: search {q!r}: {len(links)} results, first {links[:3]}')
+            n_fig = sum(len(v) for v in more['figures'].values())
+            small = sorted((r['text_px'], pg, r['src']) for pg, v in more['figures'].items() for r in v if r['text_px'])[:3]
+            print(f'browser: {n_fig} raster figures checked for legibility; smallest text on screen: {small}')
+            for pg, r in more['phone'].items(): print(f'browser: {pg} at 390 px: {r}')
             for p in probs: print('  ' + p)
             rc = rc or (1 if probs else 0)
     return rc
