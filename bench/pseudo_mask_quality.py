@@ -96,20 +96,23 @@ def figure(shown, gen_shown, path):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-    cols = max(len(shown), len(gen_shown))
-    fig, axs = plt.subplots(5 if gen_shown else 3, cols, figsize=(1.6 * cols, 1.7 * (5 if gen_shown else 3) + 0.6), squeeze=False)
+    # sized to be read where it is shown (the docs' column, about 700-830 px): 6 columns of 1.25 in at 100 dpi,
+    # no text below 7 pt; generated images use the captions of the real scenes above them (the same seeds)
+    shown, gen_shown = shown[:6], gen_shown[:6]
+    cols, nrows = max(len(shown), len(gen_shown)), 5 if gen_shown else 3
+    fig, axs = plt.subplots(nrows, cols, figsize=(1.25 * cols, 1.3 * nrows + 1.0), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for j, (s, lab) in enumerate(shown):
-        axs[0, j].imshow(s.image, interpolation='nearest'); axs[0, j].set_title('\n'.join(textwrap.wrap(s.caption, 22)), fontsize=5)
+        axs[0, j].imshow(s.image, interpolation='nearest'); axs[0, j].set_title('\n'.join(textwrap.wrap(s.caption, 22)), fontsize=7)
         axs[1, j].imshow(colour(lab), interpolation='nearest'); axs[2, j].imshow(colour(s.semantic), interpolation='nearest')
     for j, (cap, img, lab) in enumerate(gen_shown):
         axs[3, j].imshow(img.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation='nearest')
-        axs[3, j].set_title('\n'.join(textwrap.wrap(cap, 22)), fontsize=5); axs[4, j].imshow(colour(lab), interpolation='nearest')
-    rows = ['real scene', 'pseudo mask', 'truth', 'generated', 'its pseudo mask'][:axs.shape[0]]
-    for i, r in enumerate(rows): axs[i, 0].text(-0.08, 0.5, r, transform=axs[i, 0].transAxes, rotation=90, va='center', ha='right', fontsize=7)
+        axs[4, j].imshow(colour(lab), interpolation='nearest')
+    rows = ['real scene', 'pseudo\nmask', 'truth', 'generated from\nthe caption', 'its pseudo\nmask'][:axs.shape[0]]
+    for i, r in enumerate(rows): axs[i, 0].text(-0.08, 0.5, r, transform=axs[i, 0].transAxes, rotation=90, va='center', ha='right', ma='center', fontsize=8)
     fig.legend(handles=[Patch(color=PALETTE[k] / 255, label=c) for k, c in enumerate(CLASSES)] + [Patch(color=UNCERTAIN / 255, label='uncertain (255)')],
-               loc='lower center', ncol=len(CLASSES) + 1, fontsize=6, frameon=False)
-    fig.tight_layout(rect=(0.02, 0.04, 1, 1)); fig.savefig(path, dpi=150); plt.close(fig)
+               loc='lower center', ncol=len(CLASSES) + 1, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0.03, 0.04, 1, 1)); fig.savefig(path, dpi=100); plt.close(fig)
 
 def _ints(s): return None if s in (None, '') else tuple(int(x) for x in str(s).split(','))
 
@@ -136,11 +139,13 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
          seed:int=0, # scene / generated image i uses seed + i
          figure_n:int=8, # scenes in the figure
          threads:int=1, # torch CPU threads
-         out:str=None): # result JSON; default bench/results/pseudo_mask_quality[_quick].json (figure: same name, .png)
+         out:str=None, # result JSON; default bench/results/pseudo_mask_quality[_quick].json (figure: same name, .png)
+         figure_only:store_true=False): # redraw the figure alone (the first `figure_n` scenes and generated images; no JSON)
     "Measure pseudo-mask mIoU on real tiny-world test scenes and mask coverage on generated images."
     torch.set_num_threads(threads)
     a = dict(n=n, n_gen=n_gen, batch=batch, gen_steps=gen_steps, figure=figure_n)
     if quick: a.update(QUICK)
+    if figure_only: a.update(n=a['figure'], n_gen=min(a['n_gen'], a['figure']))  # scene / image i draws with seed + i: the same pictures
     a.update(t=t, steps=steps, stride=stride, guidance_scale=guidance_scale, gen_guidance=gen_guidance, tau=tau, fg=fg,
              uncertain=uncertain, append=not no_append, phrase=phrase, max_area=max_area, seed=seed)
     out = Path(out or f"bench/results/pseudo_mask_quality{'_quick' if quick else ''}.json")
@@ -161,6 +166,7 @@ def main(model:str, # a diffusers StableDiffusionPipeline folder (the tiny-world
                figure=str(out.with_suffix('.png')))
     out.parent.mkdir(parents=True, exist_ok=True)
     figure(shown, gen_shown, out.with_suffix('.png'))
+    if figure_only: print(f"-> {out.with_suffix('.png')}"); return
     out.write_text(json.dumps(res, indent=1))
     ex, bg = real['uncertain_excluded'], real['uncertain_as_background']
     print(f"real scenes ({real['n_scenes']}): mIoU {ex['miou']:.3f} (uncertain excluded), {bg['miou']:.3f} (uncertain as background); "

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['QUICK', 'DEMO_WORLD', 'GLASS_WEIGHTS', 'MODELS', 'STAGE2', 'MASK_RECIPE', 'VOCAB', 'BASELINES', 'MIN_PART_PIXELS',
            'METRICS', 'RESEMBLE', 'LOCAL', 'VAE_FLOOR', 'BOUND', 'MEASURES', 'DemoBudget', 'demo_budget',
-           'stand_in_folders', 'stand_ins_dir', 'model_losses', 'demo_config', 'write_dir', 'write_text', 'save_figure',
-           'Stages', 'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache', 'cache_transform',
+           'stand_in_folders', 'stand_ins_dir', 'model_losses', 'demo_config', 'write_dir', 'write_text', 'min_font_pt',
+           'save_figure', 'Stages', 'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache', 'cache_transform',
            'CachedSamples', 'save_cache', 'demo_run', 'trained', 'export_test', 'model_protocol', 'evaluate_model',
            'oracle_metrics', 'evaluate_baseline', 'export_real', 'stage2_demo_run', 'model_inputs', 'pixel_error',
            'reconstructions', 'generation_scores', 'chosen_object', 'match_slot', 'change_in_out', 'edit_scenes',
@@ -16,7 +16,7 @@ __all__ = ['QUICK', 'DEMO_WORLD', 'GLASS_WEIGHTS', 'MODELS', 'STAGE2', 'MASK_REC
            'demo_cmd']
 
 # %% ../nbs/13_demo.ipynb #00000002
-import json, os, shutil, time
+import json, os, shutil, textwrap, time
 from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 import numpy as np, torch
@@ -127,11 +127,19 @@ def write_text(dst:Path, text:str):
     tmp = dst.with_name(f'.{dst.name}.tmp'); tmp.write_text(text); os.replace(tmp, dst)
     return dst
 
+def min_font_pt(fig): # a matplotlib figure
+    "The smallest font size (points) of the visible text of `fig`; None if it has none."
+    from matplotlib.text import Text
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else None
+
 def save_figure(fig, dst:Path): # a matplotlib figure; a .png path
-    "Save `fig` as PNG atomically and close it."
+    "Save `fig` as PNG (80 dpi) atomically and close it; the PNG records its smallest font (`glass:min_font_pt`) for the docs' legibility check."
     import matplotlib.pyplot as plt
     dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f'.{dst.name}.tmp'); fig.savefig(tmp, dpi=80, format='png'); plt.close(fig); os.replace(tmp, dst)
+    pt = min_font_pt(fig)
+    tmp = dst.with_name(f'.{dst.name}.tmp')
+    fig.savefig(tmp, dpi=80, format='png', metadata={'glass:min_font_pt': f'{pt:g}'} if pt else None); plt.close(fig); os.replace(tmp, dst)
     return dst
 
 # %% ../nbs/13_demo.ipynb #00000010
@@ -399,7 +407,7 @@ def binding_shares(kinds:list): # 'whole' / 'split' / 'merged' of every object
 def _show(ax, im, title=None):
     ax.imshow(im.permute(1, 2, 0).clamp(0, 1).numpy() if torch.is_tensor(im) else im, interpolation='nearest')
     ax.set_xticks([]); ax.set_yticks([])
-    if title: ax.set_ylabel(title, fontsize=8)
+    if title: ax.set_ylabel(textwrap.fill(title, 14), fontsize=9)   # long names on two lines, not clipped
 
 def image_rows(rows:dict, # row name -> (n, 3, H, W) images in [0, 1]
                scale:float=1.3): # inches per panel
@@ -417,7 +425,7 @@ def panel_grid(rows:dict, # row name -> [(image (3, H, W) in [0, 1] or (H, W, 3)
             if c >= len(panels): axs[r, c].axis('off'); continue
             im, title = panels[c]
             _show(axs[r, c], im, name if c == 0 else None)
-            if title: axs[r, c].set_title(title, fontsize=6)
+            if title: axs[r, c].set_title(title, fontsize=8)   # 8 pt at the 80 dpi of `save_figure`: 9 px
     fig.tight_layout(pad=0.3)
     return fig
 
@@ -440,7 +448,7 @@ def pseudo_mask_figure(root:Path, n:int=6):
     ds = GuidanceDataset(root); smp = [ds[i] for i in range(min(n, len(ds)))]
     masks = [torch.from_numpy(colour_ids(s['semantic'].numpy(), s['ignore'].numpy())).permute(2, 0, 1) for s in smp]
     fig = image_rows({'generated': [s['image'] for s in smp], 'pseudo masks': masks})
-    for ax, s in zip(fig.axes, smp): ax.set_title(' '.join(s['class_words']), fontsize=6)
+    for ax, s in zip(fig.axes, smp): ax.set_title(' '.join(s['class_words']), fontsize=8)
     return fig
 
 def test_images(coco:Path, n:int, start:int=0):
