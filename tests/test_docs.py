@@ -112,6 +112,8 @@ def test_figure_font_estimate():
     assert build_site.min_font_pt('fig = draw()', lib) == 6.0
     rows, probs = check_site.figure_legibility([dict(src='x.png', w=1920, shown_w=808, min_pt=None)], '/nonexistent', 'p.html')
     assert rows[0]['scale'] == 0.42 and any('0.42 of its pixels' in p for p in probs)
+    rows, probs = check_site.figure_legibility([dict(src='images/pipeline.svg', w=820, shown_w=300, min_pt=None)], ROOT/'nbs', 'x.html')
+    assert rows[0]['text_px'] < 8 and any('smallest text' in p for p in probs)   # the SVG squeezed to 300 px
 
 def _png_size(p):
     b = Path(p).read_bytes()
@@ -150,7 +152,9 @@ def test_reader_pages_in_chromium(site):
     # every raster figure of every page measured as shown, the smallest text found for most of them
     figs = [r for rows in more['figures'].values() for r in rows]
     assert len(figs) >= 25 and sum(r['text_px'] is not None for r in figs) >= 20
-    assert all(r['scale'] >= check_site.MIN_SCALE for r in figs)
+    assert all(r['scale'] is None or r['scale'] >= check_site.MIN_SCALE for r in figs)
+    ov = [r for r in more['figures']['overview.html'] if r['src'] == 'images/pipeline.svg']
+    assert ov and ov[0]['text_px'] >= check_site.MIN_TEXT_PX      # the overview's SVG, its text measured too
     # a phone: content first, the sidebar behind its button, nothing wider than the screen
     ph = more['phone']['core.html']
     assert not ph['sidebar_visible'] and ph['toggle_visible'] and ph['title_top'] < 300 and not ph['overflow']

@@ -315,13 +315,32 @@ def png_font_info(data):
             return float(dpi), (float(pt) if pt else None)
     except Exception: return None
 
+def svg_min_text_px(path, shown_w):
+    "The smallest text of an SVG file shown `shown_w` px wide, in screen px (its `font-size`s scaled by the viewBox); None if unknown."
+    import xml.etree.ElementTree as ET
+    try: root = ET.parse(path).getroot()
+    except ET.ParseError: return None
+    vb = (root.get('viewBox') or '').replace(',', ' ').split()
+    width = float(vb[2]) if len(vb) == 4 else float(re.sub(r'[^\d.]', '', root.get('width') or '0') or 0)
+    sizes = [float(re.sub(r'[^\d.]', '', e.get('font-size'))) for e in root.iter() if e.get('font-size') and re.search(r'\d', e.get('font-size'))]
+    if not width or not sizes: return None
+    texts = [e for e in root.iter() if e.tag.split('}')[-1] in ('text', 'tspan')]
+    smallest = min(float(re.sub(r'[^\d.]', '', t.get('font-size') or '0') or 0) or min(sizes) for t in texts) if texts else min(sizes)
+    return smallest * shown_w / width
+
 def figure_legibility(figs, docs, page):
     "Rows (src, natural width, shown width, scale, smallest text in px on screen) and the problems of `figs` (read by `_READ_FIGURES`)."
     rows, problems = [], []
     for f in figs:
         src = f['src'] or ''
-        if not f['w'] or src.startswith('data:') or '://' in src or src.lower().endswith('.svg'): continue
+        if not f['w'] or src.startswith('data:') or '://' in src: continue
         path = (Path(docs)/page).parent/src
+        if src.lower().endswith('.svg'):      # vector: only its text can be too small (font-size in viewBox units)
+            px = svg_min_text_px(path, f['shown_w']) if path.is_file() else None
+            rows.append(dict(src=src, w=f['w'], shown_w=round(f['shown_w']), scale=None, text_px=px and round(px, 1)))
+            if px is not None and px < MIN_TEXT_PX:
+                problems.append(f'{page}: figure {src}: its smallest text is about {px:.1f} px on screen (below {MIN_TEXT_PX})')
+            continue
         info = png_font_info(path.read_bytes()) if path.is_file() else None
         scale = f['shown_w'] / f['w']
         px = None

@@ -13,6 +13,6 @@
   if (window.PagefindUI && document.getElementById('search')) {
     new PagefindUI({element: '#search', showSubResults: true, showImages: false, resetStyles: false,
                     baseUrl: new URL('.', location.href).pathname,
-                    translations: {placeholder: 'Search pages and names'}});
+                    translations: {placeholder: 'Search'}});
   }
 })();
