@@ -14,8 +14,12 @@ notebook under nbdev's output name (`00_core.ipynb` -> `core.html`, `index.ipynb
 the README's home page), the title block, the sidebar of `nbs/sidebar.yml`, a table of contents,
 Pandoc-style heading ids (the anchors nbdev's doclinks point at), links to the site (`doc_host` +
 `doc_baseurl`) made relative, links to `.ipynb` files turned into their pages, figures written
-beside their page (`core_files/`), and TeX math as MathML. The stored outputs of the notebooks are
-shown as they are: run a notebook with `tools/run_notebooks.py` to keep its figures.
+beside their page (`core_files/`), and TeX math as MathML. Beyond Quarto's layout: previous / next links in
+the sidebar's order, a sidebar that folds behind a button on narrow screens (`tools/site.css`, `tools/site.js`),
+and search over every page and name: Pagefind (the `pagefind[bin]` package from PyPI, which ships its binary)
+indexes the written pages into `_docs/pagefind/`, and its UI sits in the header. Each figure's page records the
+smallest font its code sets (`data-min-font-pt`), for the legibility check of `tools/check_site.py`. The stored
+outputs of the notebooks are shown as they are: run a notebook with `tools/run_notebooks.py` to keep its figures.
 
 One difference from `nbdev_docs`: an error while nbdev executes the cells `show_doc` needs (a cell
 mixing imports with other code, see nbdev's FAQ) stops `nbdev_docs`; here it is reported with the

@@ -11,8 +11,10 @@ Static checks (no browser):
   published site, settings.ini's `doc_host` + `doc_baseurl`, count as links into this folder);
 * every image (`<img src>`, local file or `data:` URI) exists and decodes.
 External links (other hosts) are counted, not followed: the machines that build the site have no network.
-`--browser` also opens pages in headless Chromium (see `browser_check`) and saves screenshots in
-`<site>/_screenshots/`.
+Pages made by tools/build_site.py also need: no TeX left as text, previous / next links in the order of
+`nbs/sidebar.yml`, a search index.
+`--browser` also opens pages in headless Chromium (see `browser_check`: the reader's pages at 1280 px, a typed
+search, the legibility of every figure, a 390-px phone view) and saves screenshots in `<site>/_screenshots/`.
 """
 import base64, html, io, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time
 from pathlib import Path
