@@ -447,7 +447,7 @@ def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None, all_p
                 if not r['menu']['sidebar_visible'] or r['menu']['sidebar_links'] < len(want): pr(f'the sidebar button shows {r["menu"]["sidebar_links"]} links')
                 b.screenshot(shots/'core-phone-menu.png')
             if page == 'core.html' and (docs/'pagefind').is_dir():
-                search(b, searches[0][0]); b.screenshot(shots/'search-phone.png')
+                b.goto(srv.url + page); search(b, searches[0][0]); b.screenshot(shots/'search-phone.png')
     finally: b.close(); srv.close()
     return out, problems, more
 
