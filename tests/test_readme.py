@@ -102,7 +102,7 @@ def test_paper_scale_commands_are_the_reproduce_notebooks():
     import json
     nb = json.loads((ROOT/'nbs'/'14_reproduce.ipynb').read_text())
     cells = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code' and '#| eval: false' in ''.join(c['source'])]
-    nb_cmds = {_glass_part(l.lstrip('!')) for c in cells for l in re.sub(r'\\\n\s*', ' ', c).split('\n') if l.startswith('!')}
+    nb_cmds = {_glass_part(l.strip().lstrip('!')) for c in cells for l in re.sub(r'\\\n\s*', ' ', c).split('\n') if l.strip().startswith('!')}
     block = re.findall(r'```sh\n(.*?)```', _section('At paper scale'), re.S)[0]
     readme_cmds = [_glass_part(l) for l in re.sub(r'\\\n\s*', ' ', block).strip().split('\n')]
     assert len(readme_cmds) == 5 and None not in readme_cmds
