@@ -53,4 +53,4 @@ def test_heavy_switch(nb):
 def test_switch_is_what_run_notebooks_flips():
     "`tools/run_notebooks.py --heavy` finds the switch of the notebooks that have one."
     have = [nb.stem for nb in NOTEBOOKS if heavy_switch(json.loads(nb.read_text(encoding='utf-8'))) >= 0]
-    assert {'11_foundation', '13_demo', '14_reproduce', '04_diffusion_decoder'} <= set(have), have
+    assert {'02_slot_attention', '04_diffusion_decoder', '04a_feature_decoder', '11_foundation', '13_demo', '14_reproduce'} <= set(have), have
