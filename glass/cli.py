@@ -112,45 +112,55 @@ def source_parser(name:str): # a key of `COMMANDS`
     return anno_parser(ns[fn], prog=f'glass {name}')
 
 # %% ../nbs/12_cli.ipynb #c1da4f44
-CHECKS = { # command -> light checks of its arguments, run before its module is imported (the command checks them again)
-    'demo': dict(exists=('stand_ins',)),
-    'tinyworld': dict(choices=dict(format=('coco', 'voc'), world=('shapes', 'parts'), split=('train', 'val', 'test')),
-                      at_least=dict(n=1), between=dict(size=(16, 1024))),
-    'eval': dict(required=dict(data='--data DIR is required'), exists=('data',), checkpoint='ckpt',
-                 choices=dict(format=('coco', 'voc'), task=('discovery', 'semseg'), mask_source=('slot_attention', 'mlp_decoder'),
-                              baseline=('kmeans', 'grid'))),
-    'pretrain-tinyworld': dict(choices=dict(world=('shapes', 'parts')), at_least=dict(batch_size=1)),
-    'caption': dict(exists=('image_dir',), at_least=dict(batch_size=1, max_new_tokens=1)),
-    'guidance': dict(exists=('captions',), at_least=dict(batch_size=1)),
-    'train': dict(exists=('config', 'init_from')),
-    'segment': dict(exists=('src',), checkpoint='ckpt'),
-    'compose': dict(exists=('img_a', 'img_b'), checkpoint='ckpt', choices=dict(op=('remove', 'add', 'swap')), at_least=dict(steps=1)),
+_TINY_WORLDS = "{v!r} is not a tiny world; choose one of shapes, parts"
+CHECKS = { # command -> (kind, argument, parameter, the command's own message for it): run in order, before the command's module loads
+    'demo': [('dir', 'stand_ins', None, "{v} lacks stable-diffusion/, dinov2/: train the stand-ins with `glass pretrain-tinyworld DIR "
+                                        "--world parts` and pass --stand_ins DIR")],
+    'tinyworld': [('choice', 'format', ('coco', 'voc'), "--format {v!r} is not a format; choose coco or voc"),
+                  ('choice', 'world', ('shapes', 'parts'), '--world ' + _TINY_WORLDS),
+                  ('between', 'size', (16, 1024), '--size {v}: the image side must be between 16 and 1024 pixels'),
+                  ('at_least', 'n', 1, '--n {v}: export at least one scene (--n 1 or more)'),
+                  ('choice', 'split', ('train', 'val', 'test'), "unknown split {v!r}; choose one of train, val, test (--split, --seed, --n)")],
+    'eval': [('required', 'data', None, '--data DIR is required'),
+             ('exists', 'data', None, 'dataset folder not found: {v}'),
+             ('choice', 'task', ('discovery', 'semseg'), "unknown task {v!r}; choose one of discovery, semseg"),
+             ('choice', 'format', ('coco', 'voc'), "unknown --format {v!r}; choose one of coco, voc"),
+             ('choice', 'baseline', ('kmeans', 'grid'), "unknown baseline {v!r}; choose one of kmeans, grid"),
+             ('dir', 'ckpt', None, 'checkpoint folder not found: {v}')],
+    'pretrain-tinyworld': [('choice', 'world', ('shapes', 'parts'), '--world ' + _TINY_WORLDS),
+                           ('at_least', 'batch_size', 1, '--batch_size {v}: must be at least 1')],
+    'caption': [('at_least', 'batch_size', 1, '--batch_size {v}: must be at least 1'),
+                ('at_least', 'max_new_tokens', 1, '--max_new_tokens {v}: must be at least 1'),
+                ('exists', 'image_dir', None, 'image folder {v} does not exist')],
+    'guidance': [('at_least', 'batch_size', 1, '--batch_size {v}: must be at least 1'),
+                 ('exists', 'captions', None, 'captions file {v} not found (one JSON object a line, e.g. written by `glass caption`)')],
+    'train': [('required', 'out_dir', 'print_config', 'OUT_DIR (the run folder) is required; only --print_config runs without it'),
+              ('exists', 'config', None, 'run config {v} not found'),
+              ('dir', 'init_from', None, 'init_from={v}: no such folder')],
+    'segment': [('dir', 'ckpt', None, 'checkpoint folder not found: {v}'), ('exists', 'src', None, 'image not found: {v}')],
+    'compose': [('at_least', 'steps', 1, '--steps {v}: at least 1 sampler step (0 would write the undenoised noise)'),
+                ('choice', 'op', ('remove', 'add', 'swap'), "--op {v!r}; choose one of remove, add, swap"),
+                ('dir', 'ckpt', None, 'checkpoint folder not found: {v}'),
+                ('exists', 'img_a', None, 'image file not found: {v}'), ('exists', 'img_b', None, 'image file not found: {v}')],
 }
 
-def _label(parser, dest:str) -> str:
-    "How the command line names argument `dest`: its flag, or the upper-case name of a positional."
-    a = next(a for a in parser._actions if a.dest == dest)
-    return a.option_strings[-1] if a.option_strings else dest.upper()
+def _fails(kind:str, v, p, args:dict) -> bool:
+    "Whether value `v` fails a check of `kind` with parameter `p`."
+    if kind == 'required': return v is None and not (p and args.get(p))
+    if v is None: return False  # an optional argument not given
+    if kind == 'exists': return not Path(v).exists()
+    if kind == 'dir': return not Path(v).is_dir()
+    if kind == 'choice': return v not in p
+    if kind == 'at_least': return v < p
+    if kind == 'between': return not p[0] <= v <= p[1]
+    raise ValueError(f'unknown check {kind!r}')
 
 def check_args(name:str, # a key of `COMMANDS`
-               args:dict, # the parsed arguments
-               parser=None): # the command's parser (names the arguments in messages)
-    "Raise an `InputError` for the errors `CHECKS` finds in `args`, before the command's module is imported."
-    c, lab = CHECKS.get(name, {}), (lambda d: _label(parser, d) if parser else f'--{d}')
-    if name == 'train' and not args.get('out_dir') and not args.get('print_config'):
-        raise InputError('OUT_DIR (the run folder) is required; only --print_config runs without it')
-    for k, msg in c.get('required', {}).items():
-        if args.get(k) is None: raise InputError(msg)
-    if (k := c.get('checkpoint')) and args.get(k) is not None and not Path(args[k]).is_dir():
-        raise MissingInputError(f'checkpoint folder not found: {args[k]}')
-    for k in c.get('exists', ()):
-        if args.get(k) is not None and not Path(args[k]).exists(): raise MissingInputError(f'{lab(k)} {args[k]}: no such file or folder')
-    for k, ok in c.get('choices', {}).items():
-        if args.get(k) is not None and args[k] not in ok: raise InputError(f"{lab(k)} {args[k]!r}: choose one of {', '.join(ok)}")
-    for k, lo in c.get('at_least', {}).items():
-        if args.get(k) is not None and args[k] < lo: raise InputError(f'{lab(k)} {args[k]}: must be at least {lo}')
-    for k, (lo, hi) in c.get('between', {}).items():
-        if args.get(k) is not None and not lo <= args[k] <= hi: raise InputError(f'{lab(k)} {args[k]}: must be between {lo} and {hi}')
+               args:dict): # its parsed arguments
+    "Raise the command's own `InputError` for the first error `CHECKS` finds in `args` (nothing heavy is imported)."
+    for kind, k, p, msg in CHECKS.get(name, []):
+        if _fails(kind, args.get(k), p, args):
+            raise (MissingInputError if kind in ('exists', 'dir') else InputError)(msg.format(v=args.get(k)))
 
 # %% ../nbs/12_cli.ipynb #0000000a
 def _debug_flag(argv:list) -> tuple: # the command line after `glass`
@@ -170,7 +180,7 @@ def main(argv:list=None): # arguments after `glass`; `sys.argv[1:]` when None
         try: args = vars(p.parse_args(argv[1:]))
         except SystemExit as e: return e.code  # --help (0), or argparse's usage error (2), already printed
         for k in ('pdb', 'xtra'): args.pop(k, None)  # fastcore's debugging switches, not the command's
-        check_args(name, args, p)
+        check_args(name, args)
         if not debug: quiet_dependencies()  # before the command's module imports its dependencies
         (f or get_command(name))(**args)
     except InputError as e:
