@@ -113,7 +113,7 @@ def source_parser(name:str): # a key of `COMMANDS`
 
 # %% ../nbs/12_cli.ipynb #c1da4f44
 _TINY_WORLDS = "{v!r} is not a tiny world; choose one of shapes, parts"
-CHECKS = { # command -> (kind, argument, parameter, the command's own message for it): run in order, before the command's module loads
+CHECKS = { # command -> (kind, argument, parameter, the command's own message for it): in the command's order, before its module loads
     'demo': [('dir', 'stand_ins', None, "{v} lacks stable-diffusion/, dinov2/: train the stand-ins with `glass pretrain-tinyworld DIR "
                                         "--world parts` and pass --stand_ins DIR")],
     'tinyworld': [('choice', 'format', ('coco', 'voc'), "--format {v!r} is not a format; choose coco or voc"),
@@ -134,9 +134,9 @@ CHECKS = { # command -> (kind, argument, parameter, the command's own message fo
                 ('exists', 'image_dir', None, 'image folder {v} does not exist')],
     'guidance': [('at_least', 'batch_size', 1, '--batch_size {v}: must be at least 1'),
                  ('exists', 'captions', None, 'captions file {v} not found (one JSON object a line, e.g. written by `glass caption`)')],
-    'train': [('required', 'out_dir', 'print_config', 'OUT_DIR (the run folder) is required; only --print_config runs without it'),
-              ('exists', 'config', None, 'run config {v} not found'),
-              ('dir', 'init_from', None, 'init_from={v}: no such folder')],
+    'train': [('exists', 'config', 'preset', 'run config {v} not found'),  # with --preset too, the command names that conflict first
+              ('dir', 'init_from', None, 'init_from={v}: no such folder'),
+              ('required', 'out_dir', 'print_config', 'OUT_DIR (the run folder) is required; only --print_config runs without it')],
     'segment': [('dir', 'ckpt', None, 'checkpoint folder not found: {v}'), ('exists', 'src', None, 'image not found: {v}')],
     'compose': [('at_least', 'steps', 1, '--steps {v}: at least 1 sampler step (0 would write the undenoised noise)'),
                 ('choice', 'op', ('remove', 'add', 'swap'), "--op {v!r}; choose one of remove, add, swap"),
@@ -146,8 +146,9 @@ CHECKS = { # command -> (kind, argument, parameter, the command's own message fo
 
 def _fails(kind:str, v, p, args:dict) -> bool:
     "Whether value `v` fails a check of `kind` with parameter `p`."
-    if kind == 'required': return v is None and not (p and args.get(p))
+    if kind == 'required': return v is None and not (p and args.get(p))  # p: the argument that makes it optional
     if v is None: return False  # an optional argument not given
+    if kind in ('exists', 'dir') and p and args.get(p) is not None: return False  # p: the argument that makes the command check otherwise
     if kind == 'exists': return not Path(v).exists()
     if kind == 'dir': return not Path(v).is_dir()
     if kind == 'choice': return v not in p

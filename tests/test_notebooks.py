@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/'tools'))
 from run_notebooks import run_all, heavy_switch, HEAVY_SWITCH  # noqa: E402
 NOTEBOOKS = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
-LIMIT_S = 420  # per notebook, Run All on one CPU thread; the slowest takes about half of it (README of tests: times)
+LIMIT_S = 420  # per notebook, one CPU thread; measured on a shared 2-core CPU at load 8-9: slowest 14_reproduce 184 s, 13_demo 148 s
 
 def git_status():
     r = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=all'], cwd=ROOT, capture_output=True, text=True)
