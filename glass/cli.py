@@ -134,8 +134,8 @@ CHECKS = { # command -> (kind, argument, parameter, the command's own message fo
                 ('exists', 'image_dir', None, 'image folder {v} does not exist')],
     'guidance': [('at_least', 'batch_size', 1, '--batch_size {v}: must be at least 1'),
                  ('exists', 'captions', None, 'captions file {v} not found (one JSON object a line, e.g. written by `glass caption`)')],
-    'train': [('exists', 'config', 'preset', 'run config {v} not found'),  # with --preset too, the command names that conflict first
-              ('dir', 'init_from', None, 'init_from={v}: no such folder'),
+    'train': [('exists', 'config', 'preset', 'run config {v} not found'),  # with --preset too, the command names the conflict first
+              ('dir', 'init_from', ('preset', 'config'), 'init_from={v}: no such folder'),  # with those, their own checks come first
               ('required', 'out_dir', 'print_config', 'OUT_DIR (the run folder) is required; only --print_config runs without it')],
     'segment': [('dir', 'ckpt', None, 'checkpoint folder not found: {v}'), ('exists', 'src', None, 'image not found: {v}')],
     'compose': [('at_least', 'steps', 1, '--steps {v}: at least 1 sampler step (0 would write the undenoised noise)'),
@@ -148,7 +148,8 @@ def _fails(kind:str, v, p, args:dict) -> bool:
     "Whether value `v` fails a check of `kind` with parameter `p`."
     if kind == 'required': return v is None and not (p and args.get(p))  # p: the argument that makes it optional
     if v is None: return False  # an optional argument not given
-    if kind in ('exists', 'dir') and p and args.get(p) is not None: return False  # p: the argument that makes the command check otherwise
+    if kind in ('exists', 'dir') and any(args.get(a) is not None for a in ([p] if isinstance(p, str) else p or [])):
+        return False  # p: the arguments with which the command checks something else first
     if kind == 'exists': return not Path(v).exists()
     if kind == 'dir': return not Path(v).is_dir()
     if kind == 'choice': return v not in p
