@@ -8,7 +8,7 @@ import json, os, time
 from pathlib import Path
 import torch
 from fastcore.script import call_parse, bool_arg
-from .core import InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random, resolve_weights, pick_device
+from .core import quiet_hub, InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random, resolve_weights, pick_device
 from .jobs import check_model, check_flags, check_out_dir, parse_shard, shard_batches, launch_shard, _atomic, _manifest
 
 # %% auto #0
@@ -42,7 +42,9 @@ def load_captioner(path:str, # BLIP-2 folder or hub id, or 'random:NAME' (random
         return model.to(device).eval(), proc
     check_model(path, 'captioning model')
     where = resolve_weights(path)
-    try: return (Blip2ForConditionalGeneration.from_pretrained(where, dtype=dtype).to(device).eval(), Blip2Processor.from_pretrained(where))
+    try:
+        with quiet_hub(errors_only=False):  # no loading bar: the command shows its own progress
+            return (Blip2ForConditionalGeneration.from_pretrained(where, dtype=dtype).to(device).eval(), Blip2Processor.from_pretrained(where))
     except OSError as e: raise MissingInputError(f"cannot load the captioning model {path!r}: {str(e).splitlines()[0]}") from e
 
 def _pil(x):

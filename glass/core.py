@@ -4,14 +4,15 @@
 
 # %% auto #0
 __all__ = ['DTYPES', 'SAMPLE_KEYS', 'SHIPPED', 'RANDOM', 'ARCH_FILE', 'seed_everything', 'make_generator', 'default_device',
-           'get_dtype', 'to_tensor', 'to_uint8', 'to_pil', 'load_image', 'Sample', 'InputError', 'MissingInputError',
-           'LogBar', 'progress', 'shipped_dir', 'resolve_weights', 'shipped_name', 'architectures_dir',
-           'architecture_names', 'RandomWeights', 'random_weights', 'part_source', 'build_random', 'load_model',
-           'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer', 'check_device', 'pick_device', 'check_dtype']
+           'get_dtype', 'to_tensor', 'to_uint8', 'to_pil', 'load_image', 'Sample', 'LogBar', 'progress', 'shipped_dir',
+           'resolve_weights', 'shipped_name', 'architectures_dir', 'architecture_names', 'RandomWeights',
+           'random_weights', 'part_source', 'build_random', 'quiet_hub', 'load_model', 'byte_symbols', 'clip_vocab',
+           'clip_bpe_tokenizer', 'check_device', 'pick_device', 'check_dtype', 'InputError', 'MissingInputError']
 
 # %% ../nbs/00_core.ipynb #00000002
 import os, sys, time, random
 from pathlib import Path
+from contextlib import contextmanager
 from typing import TypedDict
 import numpy as np, torch
 from PIL import Image, UnidentifiedImageError
@@ -105,12 +106,9 @@ class Sample(TypedDict, total=False):
     instance: torch.Tensor; semantic: torch.Tensor; ignore: torch.Tensor
     caption: str; captions: list; image_id: object
 
-# %% ../nbs/00_core.ipynb #030581f4
-class InputError(ValueError):
-    "Bad input the user can fix (a file, a field, a flag): `glass` prints the message on one line and exits 2."
-
-class MissingInputError(InputError, FileNotFoundError):
-    "A file or folder that the input names does not exist."
+# %% ../nbs/00_core.ipynb #1e3a783e
+from .cli import InputError, MissingInputError  # defined with the command line, which imports nothing heavy
+_all_ = ['InputError', 'MissingInputError']
 
 # %% ../nbs/00_core.ipynb #5c2f48f3
 class LogBar:
@@ -265,6 +263,21 @@ def build_random(cls, # a diffusers `ModelMixin` or transformers `PreTrainedMode
     if dtype is not None and get_dtype(dtype) != m.dtype: m = m.to(get_dtype(dtype))
     return m.eval()
 
+@contextmanager
+def quiet_hub(errors_only:bool=True): # False: keep their warnings, drop only the progress bars
+    "Within the block, diffusers and transformers (those imported) show no progress bars, and errors only unless `errors_only=False`."
+    import importlib
+    mods = [importlib.import_module(f'{lib}.utils.logging') for lib in ('diffusers', 'transformers') if lib in sys.modules]
+    state = [(m, m.get_verbosity(), m.is_progress_bar_enabled()) for m in mods]
+    for m, _, _ in state:
+        m.disable_progress_bar()
+        if errors_only: m.set_verbosity_error()
+    try: yield
+    finally:
+        for m, v, bar in state:
+            m.set_verbosity(v)
+            if bar: m.enable_progress_bar()
+
 def load_model(cls, # the model class (diffusers, transformers, or a transformers `Auto` class)
                path_or_id, # a folder, a hub id, 'tinyworld:NAME' or 'random:NAME[@SEED]'
                subfolder:str=None, # the part, e.g. 'unet'
@@ -274,7 +287,8 @@ def load_model(cls, # the model class (diffusers, transformers, or a transformer
     if random_weights(path_or_id) is not None: return build_random(cls, path_or_id, subfolder, dtype)
     path, kw = part_source(path_or_id, subfolder)
     if dtype is not None: kw['torch_dtype' if hasattr(cls, 'load_config') else 'dtype'] = get_dtype(dtype)
-    try: return cls.from_pretrained(path, **kw, **kwargs)
+    try:
+        with quiet_hub(errors_only=False): return cls.from_pretrained(path, **kw, **kwargs)  # no loading bars; warnings stay
     except OSError as e:  # a missing folder or file, or a hub id neither cached nor reachable
         where = f'{path}/{subfolder}' if subfolder and Path(str(path)).is_dir() else str(path_or_id) + (f' ({subfolder}/)' if subfolder else '')
         raise MissingInputError(f"cannot load {cls.__name__} from {where}: {str(e).splitlines()[0]}; give a folder that holds it, "

@@ -10,9 +10,9 @@ __all__ = ['SPECIAL_TOKENS', 'MAX_LENGTH', 'SCHEDULER_CONFIG', 'WORLD_DEFAULTS',
            'training_prompt', 'encode_prompts', 't2i_loss', 'train_t2i', 'imagenet_normalize', 'patchify', 'mim_head',
            'mim_loss', 'train_dino', 'colour_jitter', 'random_boxes', 'crop_resize', 'DistillHead', 'Teacher',
            'teacher_momentum', 'distill_loss', 'train_distill', 'patch_labels', 'encoder_input', 'patch_features',
-           'linear_probe', 'feature_clusters', 'make_pipeline', 'quiet_hub', 'save_pipeline', 'save_dino',
-           'folder_megabytes', 'show_samples', 'pretrain_tinyworld', 'assets_dir', 'shipped_names', 'ship',
-           'pretrain_tinyworld_cmd', 'feature_pca', 'show_features']
+           'linear_probe', 'feature_clusters', 'make_pipeline', 'save_pipeline', 'save_dino', 'folder_megabytes',
+           'show_samples', 'pretrain_tinyworld', 'assets_dir', 'shipped_names', 'ship', 'pretrain_tinyworld_cmd',
+           'feature_pca', 'show_features']
 
 # %% ../nbs/11_foundation.ipynb #00000002
 import json, math, os, tempfile, textwrap, time
@@ -21,7 +21,7 @@ import numpy as np, torch, torch.nn.functional as F
 from torch import nn
 from fastcore.script import call_parse, store_true
 from .tinyworld import render_scene, split_seeds, get_world, cell_majority, umask, SHAPES, COLOURS, SIZES, CLASSES, SPLITS
-from .core import progress, InputError
+from .core import progress, InputError, quiet_hub
 from contextlib import contextmanager
 from .encoder import IMAGENET_MEAN, IMAGENET_STD
 
@@ -549,19 +549,6 @@ def make_pipeline(tokenizer, text_encoder, vae, unet, scheduler=None): # the tra
     scheduler = scheduler or DDIMScheduler(**SCHEDULER_CONFIG, set_alpha_to_one=False, steps_offset=1)
     return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-
-@contextmanager
-def quiet_hub():
-    "Within the block, diffusers and transformers show errors only and no progress bars (their saving notices do not concern a user)."
-    from diffusers.utils import logging as dl
-    from transformers.utils import logging as tl
-    state = [(m, m.get_verbosity(), m.is_progress_bar_enabled()) for m in (dl, tl)]
-    for m, _, _ in state: m.set_verbosity_error(); m.disable_progress_bar()
-    try: yield
-    finally:
-        for m, v, bar in state:
-            m.set_verbosity(v)
-            if bar: m.enable_progress_bar()
 
 def save_pipeline(pipe, path): # a `StableDiffusionPipeline`; folder to write
     "Save `pipe` with fp16 safetensors weights (the pipeline in memory is left in its dtype)."

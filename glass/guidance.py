@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
-from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
+from .core import (quiet_hub, InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
                         resolve_weights, get_dtype, check_dtype, pick_device)
 
 # %% auto #0
@@ -155,7 +155,9 @@ def load_pipeline(model:str, # StableDiffusionPipeline folder or hub id, 'tinywo
     if random_weights(model) is not None: pipe = _random_pipeline(model, dtype)
     else:
         check_model(model)
-        try: pipe = StableDiffusionPipeline.from_pretrained(resolve_weights(model), safety_checker=None, requires_safety_checker=False, dtype=dtype)
+        try:
+            with quiet_hub(errors_only=False):  # no loading bar: the command shows its own progress
+                pipe = StableDiffusionPipeline.from_pretrained(resolve_weights(model), safety_checker=None, requires_safety_checker=False, dtype=dtype)
         except OSError as e: raise MissingInputError(f"cannot load the pipeline {model!r}: {str(e).splitlines()[0]}") from e
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)

@@ -19,7 +19,7 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from safetensors.torch import load_file
 from scipy.optimize import linear_sum_assignment
-from .core import InputError, MissingInputError
+from .core import InputError, MissingInputError, quiet_hub
 from .encoder import DinoEncoder
 from .slot_attention import SlotAttention
 from .decoder import SlotDiffusionDecoder, TRAIN_UNET, DECODER_FOLDER, WEIGHTS_NAME
@@ -485,12 +485,13 @@ def save_pretrained(self:GLASS, save_directory, # folder to write (created)
     "Write the model into `save_directory`: one subfolder per module and `glass_config.json`."
     d, c = Path(save_directory), self.config
     d.mkdir(parents=True, exist_ok=True)
-    self.slot_attention.save_pretrained(d/'slot_attention')
-    self.feature_decoder.save_pretrained(d/'feature_decoder')
-    if c.encoder == 'tiny': self.encoder.save_pretrained(d/'encoder')
-    if c.decoder is None: pass
-    elif c.decoder == 'tiny' or c.train_unet != 'frozen': self.decoder.save_pretrained(d)
-    else: self.decoder.save_extras(d)
+    with quiet_hub(errors_only=False):  # no 'Writing model shards' bars
+        self.slot_attention.save_pretrained(d/'slot_attention')
+        self.feature_decoder.save_pretrained(d/'feature_decoder')
+        if c.encoder == 'tiny': self.encoder.save_pretrained(d/'encoder')
+        if c.decoder is None: pass
+        elif c.decoder == 'tiny' or c.train_unet != 'frozen': self.decoder.save_pretrained(d)
+        else: self.decoder.save_extras(d)
     (d/CONFIG_NAME).write_text(json.dumps(c.to_dict(), indent=1))
 
 # %% ../nbs/06_model.ipynb #00000054

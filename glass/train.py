@@ -944,7 +944,7 @@ def tiny_run(preset:str='glass', # a loss preset of `glass.model.PRESETS`
 # %% ../nbs/07_train.ipynb #3b130331
 _REL, _LSD = 'released GLASS code and configs', "Stable-LSD's recipe"
 _SLOT = f'{_REL} (COCO slot-attention config)'
-_SUMMARY = 'an unverified AI-written summary of the paper (the paper itself could not be read)'
+_SUMMARY = 'an unverified AI-written summary of the paper (the text of the paper itself was not available)'
 def _ours(why:str) -> str: return f'our choice: {why}'
 
 _GLASS_COCO = dict(
@@ -1194,7 +1194,7 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
         # finished process ("terminate called without an active exception", seen under `pytest -n 2`). First release
         # the prepared model, optimiser and data (the DDP reducer holds gloo work) while every process is still here:
         # released only as this function returned, after the group was gone, one process of a finished two-process
-        # run once waited forever (in about one launch of ten on a loaded 2-core machine).
+        # run once waited forever (in about one launch of ten on a loaded 2-core CPU).
         import gc
         acc = l.acc; del l; acc.free_memory(); gc.collect()
         acc.wait_for_everyone(); torch.distributed.destroy_process_group()

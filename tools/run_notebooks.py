@@ -3,6 +3,12 @@
 
     python tools/run_notebooks.py nbs/01a_tinyworld.ipynb            # run, keep outputs, nbdev_clean
     python tools/run_notebooks.py nbs/07_train.ipynb --flags slow    # also run the `#| slow` cells for real
+    python tools/run_notebooks.py nbs/11_foundation.ipynb --flags slow --heavy   # ... with RUN_HEAVY = True
+    python tools/run_notebooks.py --run_all nbs/*.ipynb              # Run All, as JupyterLab does; writes nothing
+
+`--run_all` executes each notebook exactly as JupyterLab's Run All does (a Jupyter kernel through nbclient,
+every code cell in order whatever its `#|` flags, the notebook's `RUN_HEAVY` switch at its default), prints
+the seconds each took, and leaves the notebook file alone; `tests/test_notebooks.py` runs the same.
 
 The same engine and the same cell selection as the tests (`nbdev.test.test_nb`: execnb's `CaptureShell`,
 run from the notebook's folder), so a notebook that passes its test runs here:
@@ -32,7 +38,35 @@ def _flags(cell):
     from nbdev.process import extract_directives
     return extract_directives(cell, remove=False) if cell.cell_type == 'code' else {}
 
-def run_notebook(path, flags=(), fmt='png', dpi=100, timeout=None, quiet=False):
+HEAVY_SWITCH = 'RUN_HEAVY = False'   # the opt-in switch, a line of a notebook's first cells (see `heavy_switch`)
+
+def heavy_switch(nb) -> int:
+    "Index of the code cell holding the notebook's `RUN_HEAVY = False` line, or -1 where it has none."
+    for i, c in enumerate(nb['cells']):
+        if c['cell_type'] == 'code' and any(l.startswith(HEAVY_SWITCH) for l in ''.join(c['source']).split('\n')): return i
+    return -1
+
+def run_all(path, timeout:int=600, env:dict=None):
+    """Run All on `path` as JupyterLab does: a Jupyter kernel (nbclient), every code cell in order, from the notebook's
+    folder, `RUN_HEAVY` at its default. The file is not written. Returns (seconds, [(cell index, seconds)]);
+    raises `nbclient`'s `CellExecutionError` on the first failing cell and `CellTimeoutError` on a cell that runs
+    past `timeout` seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+    from datetime import datetime
+    path = Path(path).resolve()
+    nb = nbformat.read(path, as_version=4)
+    t0 = time.time()
+    NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}},
+                   record_timing=True, env=env).execute()
+    dt = time.time() - t0
+    def secs(c):
+        t = c.get('metadata', {}).get('execution', {})
+        a, b = t.get('iopub.execute_input'), t.get('shell.execute_reply')
+        return (datetime.fromisoformat(b.replace('Z', '+00:00')) - datetime.fromisoformat(a.replace('Z', '+00:00'))).total_seconds() if a and b else 0.
+    return dt, [(i, secs(c)) for i, c in enumerate(nb.cells) if c.cell_type == 'code']
+
+def run_notebook(path, flags=(), fmt='png', dpi=100, timeout=None, quiet=False, heavy=False):
     "Execute `path` in place keeping outputs (see the module's doc); return the seconds it took and image sizes."
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
@@ -56,6 +90,7 @@ def run_notebook(path, flags=(), fmt='png', dpi=100, timeout=None, quiet=False):
         if d.get('eval:', [''])[0].lower() == 'false': cell.outputs = []; return True
         if skip & set(d): return True
         cell.outputs = []; cell.execution_count = None
+        if heavy and HEAVY_SWITCH in cell.source: cell.source = cell.source.replace(HEAVY_SWITCH, 'RUN_HEAVY = True')
         if not quiet and sys.stdout.isatty(): print(f'  {path.name}: cell {cell.get("id", cell.idx_)}  ', end='\r', flush=True)
         return False
     with working_directory(path.parent):
@@ -82,10 +117,18 @@ def main(argv=None):
     ap.add_argument('--flags', default='', help="tst_flags to run anyway, e.g. 'slow'")
     ap.add_argument('--format', default='png', choices=['png', 'retina', 'svg', 'jpeg'], help='matplotlib inline format (default png)')
     ap.add_argument('--dpi', type=int, default=100, help='figure dpi (default 100)')
+    ap.add_argument('--heavy', action='store_true', help='run with the notebook\'s RUN_HEAVY switch set to True (the outputs kept are then those of the heavy work)')
+    ap.add_argument('--run_all', action='store_true', help='only Run All through a Jupyter kernel, as JupyterLab does, and print the times (the notebooks are not written)')
     a = ap.parse_args(argv)
     os.environ.setdefault('OMP_NUM_THREADS', '1'); os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('WANDB_MODE', 'offline')
+    if a.run_all:
+        for nb in a.notebooks:
+            dt, cells = run_all(nb)
+            top = ', '.join(f'cell {i}: {s:.0f} s' for i, s in sorted(cells, key=lambda c: -c[1])[:3])
+            print(f'{Path(nb).name}: Run All {dt:.1f} s (slowest {top})', flush=True)
+        return 0
     for k, v in QUIET.items(): os.environ.setdefault(k, v)
-    for nb in a.notebooks: run_notebook(nb, a.flags.split(), a.format, a.dpi)
+    for nb in a.notebooks: run_notebook(nb, a.flags.split(), a.format, a.dpi, heavy=a.heavy)
     return 0
 
 if __name__ == '__main__': sys.exit(main())
