@@ -233,7 +233,7 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 resolution:int=256, # released checkpoints: side of the decoded images (the released sampler's 256)
                 device:str=None, # cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
                 dtype:str=None): # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
-    "Edit the slots of one or two images (remove, add, swap) and decode."
+    "Edit the slots of one or two images (remove, add, swap; the released script's zero, replace) and decode."
     from glass.tasks import load_model, checkpoint_layout
     from glass.guidance import check_out_dir
     from glass.core import pick_device, check_dtype

@@ -1000,8 +1000,8 @@ _TINY = _ours('a tiny-world field, unused')
 
 _GLASS_COCO = dict(
     model=dict(
-        encoder=('facebook/dinov2-base', f'{_R}: DINOv2 ViT-B/14 (src/models/backbone.py), frozen; Stable-LSD loads the same (dinov2_vitb14)'),
-        encoder_layernorm=(True, f"{_L}: train_lsd.py reads DINOv2's normalised patch tokens (x_norm_patchtokens)"),
+        encoder=('facebook/dinov2-base', f'{_R}: src/eval/*.py load torch.hub dinov2_vitb14 (DINOv2 ViT-B/14), frozen; Stable-LSD trains with the same'),
+        encoder_layernorm=(True, f"{_R}: src/eval/*.py read forward_features(x)['x_norm_patchtokens'], after the final norm (Stable-LSD's train_lsd.py too)"),
         decoder=('stabilityai/stable-diffusion-2-1', f'{_R}: --pretrained_model_name stabilityai/stable-diffusion-2-1 (src/eval/parser.py), the 768 px v-prediction model'),
         image_size=(448, f'{_R}: --vit_input_resolution 448, a 32x32 grid of patches'),
         decoder_resolution=(256, f'{_R}: --resolution 256 (32x32 latents)'),
@@ -1113,7 +1113,14 @@ RUN_PRESETS = {
                    grad_clip=(1.0, f'{_DX}_base_feature_recon.yaml: trainer gradient_clip_val 1.0'),
                    grad_accum=(1, f'{_D}: one batch per step'), ema_decay=(None, f'{_D}: no EMA'),
                    mixed_precision=('bf16', _ours("bf16 autocast; the precision of DINOSAUR's trainer is not in its experiment configs")),
-                   seed=(0, _ours('any seed'))))}
+                   seed=(0, _ours('any seed')))),
+    # the paper's guidance ablation (the summary's table: "Only Instance Guidance", "Only Semantic Guidance")
+    'glass-coco-sem-only': _vary(_GLASS_COCO, model=dict(
+        lambda_inst=(0.0, f'{_S}: the ablation "Only Semantic Guidance": no instance guidance'),
+        feature_decoder_hidden=([2048, 2048, 2048], _ours('built, not trained: lambda_inst = 0')))),
+    'glass-coco-inst-only': _vary(_GLASS_COCO, model=dict(
+        lambda_sem=(0.0, f'{_S}: the ablation "Only Instance Guidance": no semantic guidance')),
+        data=dict(mask_size=(128, _ours('the pseudo masks are read but unused: lambda_sem = 0'))))}
 
 _STAGE2 = dict(
     model=dict(stage=(2, f'{_S}: "in Phase 2, the diffusion decoder is trained jointly" (the released glass_st2 checkpoint is the result)'),
