@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TRAIN_UNET', 'UNCONDITIONAL', 'SAMPLERS', 'DECODER_FOLDER', 'WEIGHTS_NAME', 'ADAPTER_KEY', 'tiny_unet', 'tiny_vae',
-           'tiny_scheduler', 'SlotMapAdapter', 'SlotDiffusionDecoder', 'encode_empty_prompt']
+           'tiny_scheduler', 'SlotMapAdapter', 'SlotDiffusionDecoder', 'sample_moments', 'encode_empty_prompt']
 
 # %% ../nbs/04_diffusion_decoder.ipynb #00000002
 from pathlib import Path
@@ -165,6 +165,21 @@ def encode_latents(self:SlotDiffusionDecoder, images:Tensor, # (b, 3, H, W) in [
 
 @patch
 @torch.no_grad()
+def encode_moments(self:SlotDiffusionDecoder, images:Tensor, # (b, 3, H, W) in [0, 1]
+                  )->Tensor: # (b, 2c, H/f, W/f): the scaled posterior mean, then the scaled posterior std
+    "Encode images to the VAE posterior's mean and std in the scaled latent space (what sampling needs, deterministic: cacheable)."
+    dist, s = self.vae.encode(images.to(self.vae.dtype) * 2 - 1).latent_dist, self.vae.config.scaling_factor
+    return torch.cat([(dist.mean - _shift(self.vae)) * s, dist.std * s], 1)
+
+def sample_moments(moments:Tensor, # (b, 2c, h, w) from `encode_moments`
+                   generator:torch.Generator=None)->Tensor: # (b, c, h, w) scaled latents
+    "Draw scaled latents from the posterior `moments` (the same draw as `latent_dist.sample(generator)`, scaled)."
+    from diffusers.utils.torch_utils import randn_tensor
+    mean, std = moments.chunk(2, 1)
+    return mean + std * randn_tensor(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+
+@patch
+@torch.no_grad()
 def decode_latents(self:SlotDiffusionDecoder, latents:Tensor, # (b, c, h, w) scaled latents
                   )->Tensor: # (b, 3, h*f, w*f) images in [0, 1]
     "Decode scaled latents to images in [0, 1]."
@@ -264,10 +279,11 @@ def _randn(shape, generator, device):
 
 @patch
 def as_latents(self:SlotDiffusionDecoder, x:Tensor, # (b, 3, H, W) images or (b, c, h, w) latents
-               is_latent:bool=None, # None: decide by the channel count
+               is_latent:bool=None, # None: decide by the channel count; 'moments': `x` holds `encode_moments` output, sampled here
                generator:torch.Generator=None,
               )->Tensor:
-    "Return `x` as scaled latents, encoding it first if it holds images."
+    "Return `x` as scaled latents, encoding it first if it holds images (sampling it if it holds posterior moments)."
+    if is_latent == 'moments': return sample_moments(x, generator).to(self.unet.dtype)
     if is_latent is None:
         c, ci, cl = x.shape[1], self.vae.config.in_channels, self.vae.config.latent_channels
         if ci == cl: raise ValueError("images and latents have the same channel count: pass is_latent")

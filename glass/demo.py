@@ -94,7 +94,7 @@ def model_losses(name:str): # a key of `MODELS`
     from glass.model import PRESETS
     from glass.train import run_preset
     if name == 'dinosaur':
-        m = run_preset('dinosaur-coco').model
+        m = run_preset('dinosaur-loss-coco').model  # DINOSAUR's loss in GLASS's setup
         return {k: m[k] for k in ('decoder', 'lambda_diff', 'lambda_sem', 'lambda_inst')}
     return {**PRESETS[name], **(GLASS_WEIGHTS if name == 'glass' else {})}
 
@@ -108,7 +108,9 @@ def demo_config(stand_ins:Path, # the checked stand-ins folder
     b, (sd, dino) = b or DemoBudget(), stand_in_folders(Path(stand_ins))
     return GlassConfig(**{**dict(encoder=shipped_name(dino), decoder=shipped_name(sd), image_size=b.image_size, decoder_resolution=64,
                                  num_slots=b.num_slots, num_iterations=3, slot_size=64, mlp_hidden_size=128, feature_decoder_hidden=(128, 128),
-                                 train_unet='frozen', seed=seed), **model_losses(name)})
+                                 train_unet='frozen', seed=seed,
+                                 # the loss the demo's reported numbers were measured with (GlassConfig's default is now BCE with a BCE cost)
+                                 sem_loss='bce_dice', match_cost='dice'), **model_losses(name)})
 
 MODELS = {'glass': 'GLASS', 'diffusion': 'diffusion-only', 'dinosaur': 'DINOSAUR-style'} # model -> name in the report
 STAGE2 = ('glass', 'diffusion') # the models with a diffusion decoder to fine-tune
@@ -290,7 +292,7 @@ def stage2_demo_run(out:Path, p:str, b:DemoBudget, threads:int=None, wandb:str='
     "The stage-2 `RunConfig` of model `p`: `glass.train.stage2_run` of its stage-1 run, on the real TRAIN images, with the stage-2 budget."
     from glass.train import RunConfig, stage2_run
     r2 = stage2_run(replace(RunConfig.load(out / 'runs' / p / 'run.json'), init_from=str(out / 'runs' / p)))
-    r2 = replace(r2, model={**r2.model, 'slot_map': b.slot_map})
+    r2 = replace(r2, model={**r2.model, 'slot_map': b.slot_map, 'train_slot_attention': False})  # the demo's stage 2 keeps stage 1's slots (as measured)
     data = replace(r2.data, source='folder', root=str(out / 'real-train' / 'images'), mask_size=None)
     tc = replace(r2.train, steps=b.stage2_steps, lr=b.stage2_lr, warmup_steps=min(b.warmup_steps, b.stage2_steps),
                  ckpt_every=max(1, b.stage2_steps // 5), log_every=max(1, min(10, b.stage2_steps)), threads=threads, wandb=wandb)

@@ -57,7 +57,7 @@ def check_images(images:Tensor, # (b, 3, H, W) images
         raise ValueError(f"{name}: values must lie in [0, 1] (ImageNet normalisation happens inside the encoder), got [{lo:.3g}, {hi:.3g}]")
 
 # %% ../nbs/03_encoder.ipynb #0000000b
-_DINO_TYPES = ('dinov2', 'dinov2_with_registers')
+_DINO_TYPES = ('dinov2', 'dinov2_with_registers', 'vit') # 'vit': DINO (v1) ViTs, e.g. facebook/dino-vitb16 (DINOSAUR's encoder)
 POS_EMBED_RULES = ('hub', 'transformers')
 
 def _dino_class(config):
@@ -65,7 +65,7 @@ def _dino_class(config):
     if config.model_type not in _DINO_TYPES:
         raise ValueError(f"DinoEncoder: config model_type {config.model_type!r} is not one of {_DINO_TYPES}")
     import transformers
-    return transformers.Dinov2Model if config.model_type == 'dinov2' else transformers.Dinov2WithRegistersModel
+    return dict(dinov2=transformers.Dinov2Model, vit=transformers.ViTModel).get(config.model_type, transformers.Dinov2WithRegistersModel)
 
 # %% ../nbs/03_encoder.ipynb #0000000c
 class DinoEncoder(FrozenEncoder):

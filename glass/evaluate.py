@@ -9,7 +9,7 @@ __all__ = ['TASKS', 'VOCABS', 'eval_cmd', 'MASK_SOURCES', 'PRESETS', 'BASELINES'
 
 # %% ../nbs/09b_evaluate.ipynb #7a53ec6a
 import json, re
-from dataclasses import replace
+from dataclasses import replace, asdict
 from pathlib import Path
 from fastcore.script import call_parse, bool_arg, Param
 from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype
@@ -23,7 +23,7 @@ _all_ = ['MASK_SOURCES', 'PRESETS', 'BASELINES', 'FORMATS', 'Protocol', 'get_pro
          'write_results', 'open_dataset']  # the harness's names, re-exported
 
 # %% ../nbs/09b_evaluate.ipynb #0000002a
-TASKS = ('discovery', 'semseg')
+TASKS = ('discovery', 'semseg', 'generation', 'properties')
 
 def _model(ckpt, baseline, n_slots, mask_source, seed, encoder=None, sd=None, device=None, dtype=None):
     "The mask callable of a checkpoint (and the model), or a baseline's."
@@ -96,7 +96,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              images:str='images', # COCO image folder, relative to --data
              ann:str='annotations/instances.json', # COCO instances JSON, relative to --data
              captions:str='annotations/captions.json', # COCO captions JSON, relative to --data (used if present)
-             task:str='discovery', # discovery (object discovery) or semseg (weakly-supervised semantic segmentation)
+             task:str='discovery', # discovery (object discovery), semseg (weakly-supervised semantic segmentation), generation (the released generation protocol) or properties (a probe on matched slots)
              mask_source:str='slot_attention', # masks of a checkpoint: slot_attention or mlp_decoder
              baseline:str='kmeans', # the model when no checkpoint is given: kmeans or grid
              n_slots:int=None, # slots per image (default: the preset's, else the model's; baselines 7)
@@ -107,7 +107,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              vocab:str=None, # semseg: class vocabulary coco, voc, tinyworld or tinyworld-parts (default: from --preset / --format; tinyworld: the one naming the data's classes)
              noise_level:float=0.5, # semseg: noise level of the real image's latents for the attention pass
              mask_recipe:str=None, # semseg: pseudo-mask recipe sd or standin (default: standin for the shipped stand-in, else sd)
-             preset:str='glass-coco', # protocol preset: glass-coco (the released evaluation), glass-coco-nobg, glass-voc, glass-voc-nobg, dinosaur, dinosaur-voc, glass-coco-ignore, tinyworld
+             preset:str='glass-coco', # protocol preset: glass-coco (the released evaluation), glass-coco-nobg, glass-voc, glass-voc-nobg, dinosaur, dinosaur-voc, spot, spot-voc, slotdiffusion, slotdiffusion-voc, glass-coco-ignore, tinyworld
              resolution:int=None, # override: side of the scored masks
              crop:int=None, # override: crop side of the 'box' geometry (0: no crop)
              image_size:int=None, # override: model input side (default for a checkpoint: its own)
@@ -125,10 +125,20 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              check_data:bool_arg=True, # check every image and annotation before evaluating (False: trust the data)
              device:str=None, # where the checkpoint (and the semseg pipeline) runs: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
              dtype:str=None, # their precision: fp32, bf16 or fp16 (default: as stored, fp32)
-             out:str='eval'): # folder for metrics.json and masks.png
+             n_images:int=512, # generation: images decoded, the dataset's first, in order (the released script: 512)
+             steps:int=250, # generation: DPM-Solver steps (the released script: 250)
+             guidance_scale:float=1.3, # generation: classifier-free guidance (the released script: 1.3, against the empty prompt)
+             gen_batch:int=64, # generation: images per batch; each batch's generator is seeded anew (the released script: 64)
+             gen_seed:int=42, # generation: that seed (the released script: 42)
+             train_data:str=None, # properties: the labelled folder the probes train on (same --format, --images, --ann; VOC: --train_split)
+             train_split:str='train', # properties: VOC image set of --train_data
+             probe_hidden:int=0, # properties: 0 a linear probe, else a 2-layer MLP of this width
+             out:str='eval'): # folder for metrics.json and masks.png (generation: metrics.json, generated/ and real/)
     "Evaluate object discovery (or semantic segmentation) on a COCO or VOC folder; write metrics.json (and masks.png)."
     _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks)
     if task == 'semseg': _check_semseg(vocab, noise_level)
+    if task == 'generation': _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch)
+    if task == 'properties' and (ckpt is None or train_data is None): raise InputError("--task properties needs a checkpoint and --train_data (the probes' training folder)")
     device, _ = pick_device(device), check_dtype(dtype)
     if data is None: raise InputError("--data DIR is required")
     rules = dict(crowd=crowd, overlap=overlap, class_overlap=class_overlap, duplicates=duplicates, void=void)
@@ -137,6 +147,12 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
     if crop is not None: proto = replace(proto, crop=crop or None)
     ds = open_dataset(data, format, split, images, ann, captions)
     summary = _dataset_summary(ds, check_data, format, ann)
+    if task == 'properties':
+        return _properties(ckpt, open_dataset(train_data, format, train_split, images, ann, captions), ds, proto, probe_hidden, batch_size, seed,
+                           encoder, sd, device, dtype, out, dict(data=str(data), train_data=str(train_data), format=format, checkpoint=str(ckpt)))
+    if task == 'generation':
+        return _generation(ckpt, ds, n_images, steps, guidance_scale, gen_batch, gen_seed, encoder, sd, device, dtype, out,
+                           dict(data=dict(folder=str(data), format=format), dataset_check=summary, checkpoint=str(ckpt), device=device))
     model, glass_model, source = _model(ckpt, baseline, proto.num_slots, mask_source, seed, encoder, sd, device, dtype)
     if glass_model is not None and image_size is None: image_size = glass_model.config.image_size
     if glass_model is not None and image_size % glass_model.encoder.patch_size:
@@ -151,6 +167,43 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info, save_masks=save_masks)
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery', 'corloc', 'n_images')}))
     print(f'wrote {Path(out) / "metrics.json"}' + (f', {Path(out) / "masks"}/' if save_masks else '') + f' and {Path(out) / "masks.png"}')
+
+def _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch):
+    "Refuse `--task generation` flags that cannot work, before anything is loaded."
+    if ckpt is None: raise InputError("--task generation needs a checkpoint with a diffusion decoder (a stage-2 model)")
+    for name, v in (('--n_images', n_images), ('--steps', steps), ('--gen_batch', gen_batch)):
+        if v < 1: raise InputError(f"{name} {v}: must be at least 1")
+    if guidance_scale < 1: raise InputError(f"--guidance_scale {guidance_scale}: at least 1 (1: no guidance)")
+
+def _generation(ckpt, ds, n, steps, guidance_scale, batch, seed, encoder, sd, device, dtype, out, info):
+    "The `--task generation` branch of `eval_cmd`: decode the first `n` images from their slots; write them, the real ones and metrics.json."
+    from glass.tasks import generation_task
+    from glass.core import to_pil
+    model = load_model(ckpt, device, encoder=encoder, sd=sd, dtype=dtype)
+    if model.decoder is None: raise InputError(f"{ckpt} has no diffusion decoder: --task generation decodes slots with one")
+    res, real, fake = generation_task(model, ds, n, steps, guidance_scale, 'dpm', batch, seed, progress=True)
+    o = Path(out)
+    for name, ims in (('generated', fake), ('real', real)):
+        (o / name).mkdir(parents=True, exist_ok=True)
+        for k, im in enumerate(ims): to_pil(im).save(o / name / f'{k:05d}.png')
+    res = {**res, **info, 'protocol': 'the released src/eval/eval_generation.py: the dataset in order, DPM-Solver (multistep), '
+           'a generator seeded anew per batch, CFG against the empty prompt for a released checkpoint'}
+    write_atomic(o / 'metrics.json', json.dumps(res, indent=1, default=str))
+    print(json.dumps({k: res.get(k) for k in ('n', 'encoder_frechet_distance', 'fid')}))
+    print(f"wrote {o / 'metrics.json'}, {o / 'generated'}/ and {o / 'real'}/")
+
+def _properties(ckpt, train, test, proto, hidden, batch_size, seed, encoder, sd, device, dtype, out, info):
+    "The `--task properties` branch of `eval_cmd`: the category of each object, probed from the slot matched to it (Hungarian, by IoU)."
+    from glass.tasks import property_task, category_property
+    model = load_model(ckpt, device, encoder=encoder, sd=sd, dtype=dtype, decoder=False)
+    proto = replace(proto, image_size=model.config.image_size)
+    res = property_task(model, train, test, lambda b, i, k: category_property(b, i, k, test.classes), protocol=proto, hidden=hidden,
+                        batch_size=batch_size, seed=seed, progress=True)
+    res = {**res, **info, 'protocol': asdict(proto)}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_atomic(Path(out) / 'metrics.json', json.dumps(res, indent=1, default=str))
+    print(json.dumps({p: {k: v[k] for k in ('accuracy', 'majority', 'n_train', 'n_test')} for p, v in res['properties'].items()}))
+    print(f"wrote {Path(out) / 'metrics.json'}")
 
 def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None, device=None, dtype=None):
     "The `--task semseg` branch of `eval_cmd`."

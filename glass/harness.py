@@ -80,6 +80,15 @@ PRESETS = {
                                   ari_target='semantic', corloc_mode='mask'),
     'tinyworld': Protocol('tinyworld', crop=None, image_size=64, resolution=64, ignore_background=True),
 }
+# SPOT (gkakogeorgiou/spot @13c5926) and SlotDiffusion (Wuziyi616/SlotDiffusion @eacfc9a), rule by rule from protocols.md
+_SPOT = {**_OCLF, 'image_kernel': 'bilinear_aa', 'crowd': 'instance', 'class_overlap': 'same', 'duplicates': 'keep'}
+_SLOTDIFFUSION = dict(geometry='short_side', crop=None, image_size=224, resolution=224, image_kernel='cv2_linear', mask_kernel='nearest',
+                      long_side='round', crop_offset='floor', relabel=True, crowd='background', overlap='ignore', class_overlap='same',
+                      duplicates='keep', void='ignore', ignore_background=True, empty_ari='one')
+PRESETS.update({
+    'spot': Protocol('spot', num_slots=7, **_SPOT), 'spot-voc': Protocol('spot-voc', num_slots=6, **{**_SPOT, 'void': 'background'}),
+    'slotdiffusion': Protocol('slotdiffusion', num_slots=7, **_SLOTDIFFUSION),
+    'slotdiffusion-voc': Protocol('slotdiffusion-voc', num_slots=6, **_SLOTDIFFUSION)})
 
 def get_protocol(preset:str='glass-coco', # a key of `PRESETS`
                  **overrides): # fields to change, e.g. `resolution=128`
