@@ -46,10 +46,10 @@ def load_captioner(path:str, # BLIP-2 folder or hub id, or 'random:NAME' (random
     except OSError as e: raise MissingInputError(f"cannot load the captioning model {path!r}: {str(e).splitlines()[0]}") from e
 
 def _pil(x):
-    from PIL import Image
+    from PIL import Image, ImageOps
     if isinstance(x, Image.Image): return x.convert('RGB')
     try:
-        with Image.open(x) as im: return im.convert('RGB')
+        with Image.open(x) as im: return ImageOps.exif_transpose(im).convert('RGB')  # as the user sees it (EXIF orientation)
     except (OSError, ValueError, SyntaxError) as e: raise InputError(f"cannot read image {x} (corrupt, truncated or not an image): {e}") from e
 
 # %% ../nbs/05e_captions.ipynb #00000071

@@ -491,6 +491,13 @@ class ImageFolder(torch.utils.data.Dataset):
         return self.transform(s) if self.transform else s
 
 # %% ../nbs/01_data.ipynb #b9b37277
+def _orientation(im)->int:
+    "The EXIF orientation of an opened image (1: as stored), read without decoding its pixels."
+    if im.format != 'PNG': return im.getexif().get(0x0112, 1)
+    if 'exif' not in im.info: return 1  # a PNG's eXIf chunk, if any, read with the header
+    ex = Image.Exif(); ex.load(im.info['exif'])
+    return ex.get(0x0112, 1)
+
 def verify_image(path): # an image file
     "Check that `path` is a whole, readable image without fully decoding it; return its (width, height)."
     path = Path(path)
@@ -498,6 +505,7 @@ def verify_image(path): # an image file
     try:
         with Image.open(path) as im:
             size = im.size
+            if _orientation(im) in (5, 6, 7, 8): size = size[::-1]  # EXIF says: a quarter turn; `load_image` turns it (read before verify())
             if im.format == 'JPEG': im.draft('RGB', (max(1, size[0] // 8), max(1, size[1] // 8))); im.load()
             elif im.format == 'PNG': im.verify()
             else: im.load()

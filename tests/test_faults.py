@@ -11,7 +11,7 @@ signals, tracebacks, what dependencies print at import) runs in subprocesses at 
 
 Placeholders in a case's strings: `{T}` is the case's folder, `{NAME}` a shared input of `World.BUILD`.
 """
-import hashlib, json, os, re, shutil, signal, subprocess, sys
+import hashlib, json, os, re, shutil, signal, subprocess, sys, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np, pytest, torch
@@ -649,18 +649,18 @@ def test_success_exit_status_and_clean_stderr(cmd, world, tmp_path):
     assert not problems, problems
 
 def test_errors_in_a_process(world, tmp_path):
-    "A real process: exit status 2, one line on stderr, no traceback; --debug and GLASS_DEBUG=1 show it."
+    "A real process: exit status 2, one line on stderr, no traceback; --debug and GLASS_DEBUG=1 show it, with the same status."
     data = tmp_path / 'coco'; shutil.copytree(world.get('coco'), data); first_image(data).write_bytes(b'')
     r = glass_process('eval', '--data', data, '--preset', 'tinyworld', '--out', tmp_path / 'out')
     assert r.returncode == 2, r.stderr
     check_error(r.stderr, 'eval', 'empty, corrupt')
     assert not (tmp_path / 'out').exists()
     r = glass_process('eval', '--data', data, '--preset', 'tinyworld', '--out', tmp_path / 'out', '--debug')
-    assert r.returncode == 1 and 'Traceback' in r.stderr and 'InputError' in r.stderr
+    assert r.returncode == 2 and 'Traceback' in r.stderr and 'InputError' in r.stderr  # the same status with --debug
     r = glass_process('nope')
     assert r.returncode == 2 and r.stderr.startswith("glass: error: unknown command 'nope'") and 'Traceback' not in r.stderr
     r = glass_process('nope', env={**ENV, 'GLASS_DEBUG': '1'})
-    assert r.returncode == 1 and 'Traceback' in r.stderr and 'InputError' in r.stderr
+    assert r.returncode == 2 and 'Traceback' in r.stderr and 'InputError' in r.stderr
 
 def test_python_m_glass_train_prints_one_line(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'glass.train', str(tmp_path / 'run'), '--ema_decay', '2.0'], env=ENV,
@@ -724,3 +724,47 @@ def test_guidance_killed_then_resumed_is_exact(world, tmp_path, capsys):
     assert rc == 0 and 'wrote 4 samples' in out, err
     assert glass_in_process(capsys, *[a or tmp_path / 'whole' for a in args])[0] == 0
     assert digest(tmp_path / 'killed') == digest(tmp_path / 'whole')
+
+# --- issue 24: two writers, the environment's faults, signals ----------------------------------------------------------
+
+HOLD = 'import sys, time\nfrom glass.core import output_lock\nwith output_lock(sys.argv[1], sys.argv[2] or None):\n    print("held", flush=True); time.sleep(120)\n'
+
+def _output_of(cmd, args):
+    "The output (and part) the `glass` command line `cmd args` writes, as `glass.cli.main` locks it."
+    from fastcore.script import anno_parser
+    from glass.cli import get_command, _output
+    a = vars(anno_parser(get_command(cmd)).parse_args(args))
+    return _output(cmd, a)
+
+@pytest.mark.parametrize('cmd', list(SUCCESS))
+def test_second_writer_is_refused_at_once(cmd, world, tmp_path, capsys):
+    "Every writing command, given an output another process is writing, is refused before any work, naming the output and the process."
+    from glass.cli import WRITES
+    assert set(WRITES) == set(COMMANDS)
+    args = [fill(a, world, tmp_path, {}) for a in SUCCESS[cmd]]
+    out, part = _output_of(cmd, args)
+    holder = subprocess.Popen([sys.executable, '-c', HOLD, out, part or ''], env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        before = digest(tmp_path)
+        rc, _, err = glass_in_process(capsys, cmd, *args)
+        assert rc == 2, err
+        check_error(err, cmd, f'{out}{f" (part {part})" if part else ""} is being written by another process (PID {holder.pid}: ')
+        assert digest(tmp_path) == before
+    finally: holder.kill(); holder.wait()
+
+def test_two_tinyworld_exports_then_a_killed_one(tmp_path):
+    "Two real `glass tinyworld` processes into one folder: the second is refused at once; after the first is killed (kill -9) its lock does not block."
+    d = tmp_path / 'D'
+    p = subprocess.Popen([GLASS, 'tinyworld', str(d), '--n', '3000'], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.time()
+        while not any(tmp_path.glob('.D.*.glass-tmp/images/*.png')):
+            assert p.poll() is None, p.stderr.read(); assert time.time() - t0 < 120; time.sleep(0.05)
+        r = glass_process('tinyworld', d, '--n', '3000')
+        assert r.returncode == 2, r.stderr
+        check_error(r.stderr, 'tinyworld', f'{d} is being written by another process (PID {p.pid}: glass tinyworld {d} --n 3000')
+    finally: p.kill(); p.wait()
+    r = glass_process('tinyworld', d, '--n', '3', '--overwrite', 'True')
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(tmp_path) == ['D'] and len(os.listdir(d / 'images')) == 3  # the killed run's work folder is gone
