@@ -133,9 +133,9 @@ def _load(path, size):
     return ResizeCrop(image_size=size)(dict(image=to_tensor(load_image(path))))['image']
 
 def _check_slots(op:str, i:int, j:int, k:int):
-    "Refuse slot indices outside the model's `k` slots (negative ones count from the end), before any decoding."
+    "Refuse slot indices outside the model's `k` slots, 0..k-1 (a negative index is refused, not counted from the end), before any decoding."
     for name, v, used in (('i', i, op in ('remove', 'swap')), ('j', j, op in ('add', 'swap'))):
-        if used and not -k <= v < k: raise InputError(f"slot {name}={v} out of range for K={k} slots; --{name} takes 0..{k - 1}")
+        if used and not 0 <= v < k: raise InputError(f"slot {name}={v} out of range for K={k} slots; --{name} takes 0..{k - 1}")
 
 def write_compose(r:dict, out_dir): # what `compose` returns; a folder (created)
     "Write the edited and original decodes and the figure; return the folder."

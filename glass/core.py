@@ -9,7 +9,8 @@ __all__ = ['DTYPES', 'SAMPLE_KEYS', 'SHIPPED', 'RANDOM', 'ARCH_FILE', 'INT_MAX',
            'architectures_dir', 'architecture_names', 'RandomWeights', 'random_weights', 'part_source', 'build_random',
            'load_model', 'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer', 'check_device', 'pick_device',
            'check_dtype', 'lock_dir', 'OutputBusy', 'output_lock', 'check_number', 'check_numbers', 'json_safe',
-           'to_json', 'tmp_path', 'remove_tmp', 'check_writable', 'os_error', 'describe_os_error']
+           'to_json', 'tmp_path', 'remove_tmp', 'check_writable', 'torch_save', 'os_error', 'describe_os_error',
+           'check_outside', 'check_rerun']
 
 # %% ../nbs/00_core.ipynb #00000002
 import os, sys, time, random
@@ -442,6 +443,10 @@ def check_writable(path)->Path: # the folder or file a command is about to write
     except OSError as e: raise OSError(e.errno, f'cannot write here: {e.strerror}', str(above)) from None
     return p
 
+def torch_save(obj, path):
+    "`torch.save` through a Python file: a failed write (a full disk) raises with its `OSError` as the cause (given a path, torch's own writer loses it)."
+    with open(path, 'wb') as f: torch.save(obj, f)
+
 def os_error(e:BaseException):
     "The `OSError` that caused `e` (itself, or one in its chain of causes), or None."
     seen = set()
@@ -460,3 +465,30 @@ def describe_os_error(e:OSError, where=None)->str: # `where`: the output, named 
         if e.errno == errno.ENOENT and os.path.islink(e.filename): cause = 'a symlink to a missing target'
         return f'{path}: {cause}'
     return f'writing {where}: {cause}' if where else cause
+
+# %% ../nbs/00_core.ipynb #d1be29f8
+def check_outside(out, # the output folder
+                  src, # the folder the command reads (a file passes)
+                  flag:str='--out', what:str='input folder'): # the output's flag, what `src` is, for the message
+    "Raise an `InputError` naming both paths if output `out` is the input folder `src` or lies inside it."
+    if src is None or not Path(src).is_dir(): return
+    o, s = Path(out).resolve(), Path(src).resolve()
+    if o == s: raise InputError(f"{flag} {out} is the {what} itself: its outputs would be read as inputs next time; give another folder")
+    if s in o.parents: raise InputError(f"{flag} {out} lies inside the {what} {src}: its outputs would be read as inputs next time; give a folder outside it")
+
+def check_rerun(record, # the file that records a finished result's settings under 'settings' (e.g. metrics.json)
+                settings:dict, # this run's settings
+                overwrite:bool=False, # the user's --overwrite: replace whatever is there
+                finished:bool=None): # whether a finished result is there (default: `record` exists)
+    "Refuse to replace a finished result made with other settings (or with settings not recorded) unless `overwrite`."
+    record = Path(record)
+    if overwrite or not (record.is_file() if finished is None else finished): return
+    try: old = json.loads(record.read_text()).get('settings')
+    except (OSError, ValueError, AttributeError): old = None
+    if not isinstance(old, dict):
+        raise InputError(f"{record.parent} holds a finished result whose settings are not recorded ({record.name}); "
+                         "pass --overwrite True to replace it, or write elsewhere")
+    new = json.loads(to_json(settings))
+    diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if diff: raise InputError(f"{record.parent} holds a result made with other settings ({', '.join(diff)}); "
+                              "pass --overwrite True to replace it, or write elsewhere")

@@ -23,7 +23,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, store_true
-from .core import InputError, MissingInputError, progress
+from .core import InputError, MissingInputError, progress, to_json
 
 # %% ../nbs/13_demo.ipynb #00000006
 @dataclass
@@ -268,7 +268,7 @@ def evaluate_baseline(kind:str, coco:Path, dst:Path, b:DemoBudget, grid:int):
         p = get_protocol('tinyworld')
         res = dict(oracle_metrics(ds, grid, p, b.eval_batch), protocol=asdict(p), model=f'glass.tinyworld.patch_oracle(grid={grid})', **info)
         res = json.loads(json.dumps(res).replace('NaN', 'null'))  # undefined scores as null, as `evaluate` writes them
-        return write_dir(dst, lambda tmp: write_text(tmp / 'metrics.json', json.dumps(res, indent=1)))
+        return write_dir(dst, lambda tmp: write_text(tmp / 'metrics.json', to_json(res, indent=1)))
     write_dir(dst, lambda tmp: evaluate(EVAL_BASELINES[kind](b.num_slots), ds, get_protocol('tinyworld'), b.eval_batch, out_dir=tmp,
                                         n_show=b.n_show, info=info, progress=False, save_masks=True))
 
@@ -699,7 +699,7 @@ def _generation(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     with torch.no_grad(): floor = dec.decode_latents(dec.encode_latents(images))  # what the VAE alone keeps: no decoder through it does better
     scores = generation_scores(next(iter(models.values())).encoder, images, reference, {VAE_FLOOR: floor, **fakes}, b.image_size)
     save_figure(image_rows({'input': images[:b.n_show], **{k: v[:b.n_show] for k, v in fakes.items()}}), rep / 'figures' / 'reconstructions.png')
-    write_text(rep / 'generation.json', json.dumps(dict(n=len(images), steps=b.sample_steps, cfg_scale=b.cfg_scale, scores=scores), indent=1))
+    write_text(rep / 'generation.json', to_json(dict(n=len(images), steps=b.sample_steps, cfg_scale=b.cfg_scale, scores=scores), indent=1))
 
 def _edits(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     "Remove and add object slots in the first `n_edit` test scenes with every stage-2 model; write the measurements and GLASS's figure."
@@ -709,7 +709,7 @@ def _edits(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
         e = edit_scenes(_load(out / 'runs' / f'{p}-stage2'), images, inst, b, seed)
         res[MODELS[p]] = dict(summary=edit_summary(e['rows']), rows=e['rows'])
         if p == 'glass': save_figure(edit_figure(e, images, min(3, b.n_show)), rep / 'figures' / 'edits.png')
-    write_text(rep / 'edits.json', json.dumps(dict(steps=b.sample_steps, cfg_scale=b.cfg_scale, models=res), indent=1))
+    write_text(rep / 'edits.json', to_json(dict(steps=b.sample_steps, cfg_scale=b.cfg_scale, models=res), indent=1))
 
 BOUND = {**{p: MODELS[p] for p in MODELS}, 'kmeans': BASELINES['kmeans']} # evaluated methods whose slots the part binding reads
 
@@ -849,7 +849,7 @@ def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, real-
     cmd = demo_command(out_dir, quick, stand_ins, seed, threads, **budget)
     ed = {k: v['summary'] for k, v in edits['models'].items()}
     write_text(rep / 'report.md', report_md(res, binding, gen['scores'], ed, st.seconds, b, sd, cmd, st.loads, threads, seed, st.cpu))
-    write_text(rep / 'metrics.json', json.dumps(summary_json(res, binding, gen['scores'], ed, st.seconds, st.loads, b, cmd, st.cpu), indent=1))
+    write_text(rep / 'metrics.json', to_json(summary_json(res, binding, gen['scores'], ed, st.seconds, st.loads, b, cmd, st.cpu), indent=1))
     return dict(report=rep / 'report.md', metrics=res, binding=binding, generation=gen['scores'], edits=edits, seconds=st.seconds, ran=st.ran)
 
 # %% ../nbs/13_demo.ipynb #00000035

@@ -12,7 +12,7 @@ import json, re
 from dataclasses import replace
 from pathlib import Path
 from fastcore.script import call_parse, bool_arg, Param
-from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype
+from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype, check_outside, check_rerun
 from .harness import *
 from .harness import _grid_shape, _palette, _loader, _json_safe, _describe
 from .tasks import load_model, Segmenter, CaptionLabeller, evaluate_semseg
@@ -125,12 +125,15 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              check_data:bool_arg=True, # check every image and annotation before evaluating (False: trust the data)
              device:str=None, # where the checkpoint (and the semseg pipeline) runs: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
              dtype:str=None, # their precision: fp32, bf16 or fp16 (default: as stored, fp32)
+             overwrite:bool_arg=False, # replace a finished result in --out that was made with other settings
              out:str='eval'): # folder for metrics.json and masks.png
     "Evaluate object discovery (or semantic segmentation) on a COCO or VOC folder; write metrics.json (and masks.png)."
+    settings = {k: v for k, v in locals().items() if k not in ('out', 'overwrite', 'device', 'check_data', 'batch_size')}  # recorded in metrics.json
     _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks)
     if task == 'semseg': _check_semseg(vocab, noise_level)
     device, _ = pick_device(device), check_dtype(dtype)
     if data is None: raise InputError("--data DIR is required")
+    check_outside(out, data, '--out', 'dataset folder')
     rules = dict(crowd=crowd, overlap=overlap, class_overlap=class_overlap, duplicates=duplicates, void=void)
     proto = get_protocol(preset, resolution=resolution, ignore_background=ignore_background, average=average, empty_ari=empty_ari,
                          num_slots=n_slots, **rules)
@@ -146,6 +149,8 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
                 dataset_check=summary)
     if ckpt is not None: info.update(checkpoint=str(ckpt), checkpoint_layout=getattr(glass_model, 'layout', 'glass'), seed=seed,
                                      device=device, dtype=str(get_dtype(dtype or 'fp32')).replace('torch.', ''))
+    check_rerun(Path(out) / 'metrics.json', settings, overwrite)  # before the work: a finished result is replaced only with the same settings
+    info['settings'] = settings
     if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or (_tiny_vocab(ds.classes) if preset == 'tinyworld' else format),
                                         noise_level, seed, batch_size, out, info, mask_recipe, device, dtype)
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info, save_masks=save_masks)

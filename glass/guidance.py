@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
-from .core import (InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
+from .core import (InputError, MissingInputError, to_json, progress as progress_bar, random_weights, part_source, build_random,
                         resolve_weights, get_dtype, check_dtype, pick_device)
 
 # %% auto #0
@@ -78,7 +78,7 @@ def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
         _atomic(out / f['image'], _png((g.images[k].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()))
         _atomic(out / f['mask'], _png(g.labels[k].byte().numpy()))
         rec = dict(index=i, image_file=f['image'], mask_file=f['mask'], **g.records[k], source=rows[k])
-        _atomic(out / f['record'], json.dumps(rec).encode())
+        _atomic(out / f['record'], to_json(rec).encode())
 
 def write_guidance(pipe, # a diffusers StableDiffusionPipeline
                    rows:list, # caption rows (`read_captions`)

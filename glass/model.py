@@ -19,7 +19,7 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from safetensors.torch import load_file
 from scipy.optimize import linear_sum_assignment
-from .core import InputError, MissingInputError
+from .core import InputError, MissingInputError, check_number
 from .encoder import DinoEncoder
 from .slot_attention import SlotAttention
 from .decoder import SlotDiffusionDecoder, TRAIN_UNET, DECODER_FOLDER, WEIGHTS_NAME
@@ -151,6 +151,7 @@ def check_fields(cfg, # a dataclass instance
         v = getattr(cfg, f.name)
         if v is None and (f.default is None or f.name in nullable): continue
         if not _fits(v, f.type): raise InputError(f"{type(cfg).__name__}.{f.name} must be {_KINDS.get(f.type, f.type)}, got {v!r}")
+        check_number(f"{type(cfg).__name__}.{f.name}", v)  # the check every flag goes through: finite, and an integer in range
 
 def check_range(cfg, name:str, # a dataclass instance and one of its fields (None passes)
                 lo=None, hi=None, # bounds (None: unbounded)
