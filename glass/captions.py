@@ -88,7 +88,7 @@ def list_images(root:str)->list:
     root = Path(root)
     if not root.exists(): raise MissingInputError(f"image folder {root} does not exist")
     if not root.is_dir(): raise InputError(f"{root} is a file; give the folder of images")
-    rel = (p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    rel = (p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and (p.is_file() or p.is_symlink()))  # a dangling link: refused by the check, not dropped
     return sorted(r for r in rel if not any(part.startswith('.') for part in r.split('/')))
 
 def check_images(files:list, # image paths

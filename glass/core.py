@@ -9,8 +9,8 @@ __all__ = ['DTYPES', 'SAMPLE_KEYS', 'SHIPPED', 'RANDOM', 'ARCH_FILE', 'INT_MAX',
            'architectures_dir', 'architecture_names', 'RandomWeights', 'random_weights', 'part_source', 'build_random',
            'load_model', 'byte_symbols', 'clip_vocab', 'clip_bpe_tokenizer', 'check_device', 'pick_device',
            'check_dtype', 'lock_dir', 'OutputBusy', 'output_lock', 'check_number', 'check_numbers', 'json_safe',
-           'to_json', 'tmp_path', 'remove_tmp', 'check_writable', 'torch_save', 'os_error', 'describe_os_error',
-           'check_outside', 'check_rerun']
+           'to_json', 'tmp_path', 'remove_tmp', 'check_writable', 'torch_save', 'stale_tmp', 'os_error',
+           'describe_os_error', 'check_outside', 'check_rerun']
 
 # %% ../nbs/00_core.ipynb #00000002
 import os, sys, time, random
@@ -447,13 +447,25 @@ def torch_save(obj, path):
     "`torch.save` through a Python file: a failed write (a full disk) raises with its `OSError` as the cause (given a path, torch's own writer loses it)."
     with open(path, 'wb') as f: torch.save(obj, f)
 
+def stale_tmp(folder)->list:
+    "The temporary files and folders in `folder` whose writing process has ended (a killed write): safe to remove while others write."
+    def gone(p):
+        try: pid = int(p.name.rsplit('.', 2)[-2])
+        except (ValueError, IndexError): return False
+        try: os.kill(pid, 0)
+        except ProcessLookupError: return True
+        except OSError: return False
+        return False
+    return [p for p in Path(folder).glob(f'.*.{TMP_TAG}') if gone(p)]
+
 def os_error(e:BaseException):
-    "The `OSError` that caused `e` (itself, or one in its chain of causes), or None."
+    "The `OSError` behind `e`: `e` itself, or the one in the chain of a `RuntimeError` (a library's writer, e.g. `torch.save`'s); else None."
+    if isinstance(e, OSError) and not isinstance(e, InputError): return e
     seen = set()
-    while e is not None and id(e) not in seen:
-        if isinstance(e, OSError) and not isinstance(e, InputError): return e
+    while isinstance(e, RuntimeError) and id(e) not in seen:
         seen.add(id(e)); e = e.__cause__ or e.__context__
-    return None
+        if isinstance(e, OSError) and not isinstance(e, InputError): return e
+    return None  # any other exception is a bug: its traceback
 
 def describe_os_error(e:OSError, where=None)->str: # `where`: the output, named when the error names no file
     "One line naming the path and the cause of an environment fault."

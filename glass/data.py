@@ -501,6 +501,7 @@ def _orientation(im)->int:
 def verify_image(path): # an image file
     "Check that `path` is a whole, readable image without fully decoding it; return its (width, height)."
     path = Path(path)
+    if path.is_symlink() and not path.exists(): raise MissingInputError(f'image file {path} is a symlink to a missing target ({path.readlink()})')
     if not path.is_file(): raise MissingInputError(f'image file not found: {path}')
     try:
         with Image.open(path) as im:
@@ -530,7 +531,7 @@ def _probe(problems, f, *args):
 def check(self:CocoSegmentation, progress:bool=True): # show a progress bar (plain lines in logs)
     "Check every image and annotation before any work; raise one `InputError` listing the problems, else return a summary."
     from glass.core import progress as bar
-    problems, dups, crowd = _Problems(), 0, 0
+    problems, dups, crowd, short = _Problems(), 0, 0, 0
     for image_id in bar(self.ids, desc='checking images', unit='img', disable=not progress):
         info = self.coco.imgs[image_id]
         size = _probe(problems, verify_image, self.root/info['file_name'])
@@ -541,8 +542,11 @@ def check(self:CocoSegmentation, progress:bool=True): # show a progress bar (pla
             _probe(problems, _check_segmentation, a['segmentation'], info['height'], info['width'], f"{self.ann_file}: annotation {a['id']}")
             key = (a['category_id'], json.dumps(a['segmentation'], sort_keys=True))
             dups += key in seen; seen.add(key); crowd += bool(a.get('iscrowd', 0))
+            if a.get('iscrowd', 0) not in (0, 1): problems.add(f"{self.ann_file}: annotation {a['id']}: iscrowd must be 0 or 1, got {a['iscrowd']!r}")
+            seg = a['segmentation']
+            short += isinstance(seg, list) and any(isinstance(p, list) and len(p) < 6 for p in seg)
     problems.raise_if_any(f'{self.ann_file}')
-    return dict(images=len(self.ids), annotations=len(self.coco.anns), crowd=crowd, duplicates=dups,
+    return dict(images=len(self.ids), annotations=len(self.coco.anns), crowd=crowd, duplicates=dups, short_polygons=short,
                 images_without_annotations=sum(not self.coco.imgToAnns.get(i) for i in self.ids))
 
 @patch

@@ -23,7 +23,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, store_true
-from .core import InputError, MissingInputError, progress, to_json
+from .core import InputError, MissingInputError, progress, to_json, tmp_path, torch_save
 
 # %% ../nbs/13_demo.ipynb #00000006
 @dataclass
@@ -116,7 +116,7 @@ STAGE2 = ('glass', 'diffusion') # the models with a diffusion decoder to fine-tu
 # %% ../nbs/13_demo.ipynb #0000000e
 def write_dir(dst:Path, write): # the folder to (re)place; a function writing a folder given its path
     "Write a folder with `write(tmp)`, then move it to `dst`."
-    dst = Path(dst); tmp = dst.with_name(dst.name + '.tmp')
+    dst = Path(dst); tmp = tmp_path(dst)  # unique to this process
     shutil.rmtree(tmp, ignore_errors=True); tmp.parent.mkdir(parents=True, exist_ok=True)
     write(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
     return dst
@@ -124,14 +124,14 @@ def write_dir(dst:Path, write): # the folder to (re)place; a function writing a 
 def write_text(dst:Path, text:str):
     "Write `text` to `dst` atomically."
     dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f'.{dst.name}.tmp'); tmp.write_text(text); os.replace(tmp, dst)
+    tmp = tmp_path(dst); tmp.write_text(text); os.replace(tmp, dst)
     return dst
 
 def save_figure(fig, dst:Path): # a matplotlib figure; a .png path
     "Save `fig` as PNG atomically and close it."
     import matplotlib.pyplot as plt
     dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f'.{dst.name}.tmp'); fig.savefig(tmp, dpi=80, format='png'); plt.close(fig); os.replace(tmp, dst)
+    tmp = tmp_path(dst); fig.savefig(tmp, dpi=80, format='png'); plt.close(fig); os.replace(tmp, dst)
     return dst
 
 # %% ../nbs/13_demo.ipynb #00000010
@@ -206,7 +206,7 @@ class CachedSamples(torch.utils.data.Dataset):
 def save_cache(cache:dict, path:Path):
     "Write the cache atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp'); torch.save(cache, tmp); os.replace(tmp, path)
+    tmp = tmp_path(path); torch_save(cache, tmp); os.replace(tmp, path)
 
 # %% ../nbs/13_demo.ipynb #00000018
 def demo_run(config, # the model's `GlassConfig`

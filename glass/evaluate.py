@@ -86,6 +86,10 @@ def _dataset_summary(ds, check_data, format, ann):
     except InputError as e: raise InputError(f"{e} (the dataset check runs before any work; --check_data False skips it for trusted data)") from e
     if format == 'coco' and summary['annotations'] == 0:
         raise InputError(f"{ds.ann_file}: the annotation list is empty, so there is nothing to score")
+    if summary.get('short_polygons'):  # as COCO's tools do, but said
+        import sys
+        print(f"glass eval: note: {summary['short_polygons']} annotation(s) of {ds.ann_file} hold polygons of fewer than 3 points, "
+              "scored as empty masks", file=sys.stderr)
     return summary
 
 @call_parse

@@ -467,7 +467,7 @@ def _image_list(src, # an image, a folder, or a list of them
     if isinstance(src, (list, tuple)): return [q for p in src for q in _image_list(p, skip)]
     p = Path(src)
     if p.is_dir():
-        files = sorted(q for q in p.rglob('*') if q.suffix.lower() in IMAGE_EXTS and q.is_file()
+        files = sorted(q for q in p.rglob('*') if q.suffix.lower() in IMAGE_EXTS and (q.is_file() or q.is_symlink())  # a dangling link: refused by the check, not dropped
                        and not any(part.startswith('.') for part in q.relative_to(p).parts) and not _inside(q, skip))
         if not files: raise InputError(f"no images found in {p}")
         return [(q, q.relative_to(p).as_posix()) for q in files]

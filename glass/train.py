@@ -165,6 +165,8 @@ class RunConfig:
         "Build from `to_dict()` output, naming any unknown or malformed field."
         if not isinstance(d, dict): raise InputError(f"a run config is a JSON object, got {type(d).__name__}")
         _check_keys(d, cls, 'RunConfig')
+        if 'model' in d and not isinstance(d['model'], dict):
+            raise InputError(f"RunConfig.model must be a mapping of GlassConfig fields (leave it out for the defaults), got {d['model']!r}")
         top = {k: d[k] for k in ('preset', 'model', 'builder', 'init_from', 'notes') if k in d}
         return cls(**top, data=_sub(DataConfig, d.get('data', {}), 'data'), train=_sub(TrainConfig, d.get('train', {}), 'train'))
 
@@ -644,6 +646,13 @@ def resume_check(out_dir, run:RunConfig):
 # %% ../nbs/07_train.ipynb #cfecd86e
 class CorruptCheckpoint(InputError): "A checkpoint file that cannot be read or does not fit the run."
 
+def _sentences(msg:str, n:int=200)->str:
+    "A library's message, shortened to whole sentences of its first line within `n` characters (or cut at a word, marked '...')."
+    line = (msg.strip().splitlines() or [''])[0].strip()
+    if len(line) <= n: return line
+    cut = line[:n].rfind('. ')
+    return line[:cut + 1] if cut > 0 else line[:n].rsplit(' ', 1)[0] + ' ...'
+
 CKPT_FILES = ('run.json', 'state.json', 'trainable.pt', 'optimizer.pt', 'scheduler.pt', 'rng.pt')
 
 def read_checkpoint(ckpt) -> dict: # a checkpoint folder
@@ -651,7 +660,7 @@ def read_checkpoint(ckpt) -> dict: # a checkpoint folder
     out, ck = {}, Path(ckpt)
     for n in CKPT_FILES + (('ema.pt',) if (ck / 'ema.pt').exists() else ()):
         try: out[n] = json.loads((ck / n).read_text()) if n.endswith('.json') else torch.load(ck / n, map_location='cpu', mmap=True, weights_only=False)
-        except Exception as e: raise CorruptCheckpoint(f"{n}: {type(e).__name__}: {str(e)[:200]}") from e
+        except Exception as e: raise CorruptCheckpoint(f"{n}: {type(e).__name__}: {_sentences(str(e))}") from e
     try: out['run.json'] = RunConfig.from_dict(out['run.json'])
     except (ValueError, TypeError) as e: raise CorruptCheckpoint(f"run.json: {e}") from None
     return out
@@ -1194,6 +1203,7 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
     if print_config: print(json.dumps(run.to_dict(), indent=2)); return
     if out is None: raise InputError("OUT_DIR (the run folder) is required; only --print_config runs without it")
     if resume: resume_check(out, run)
+    if resume: check_run_folder(out, run.data.cache_dir)  # another command's folder is refused before anything is said
     if resume and latest_checkpoint(out) is None and os.environ.get('RANK', '0') == '0': print(f"glass train: no checkpoint in {out} to resume; starting the run from step 0", file=sys.stderr)
     l = train(run, out, resume=resume)
     logs = f"; wandb ({run.train.wandb}) logs in {out / 'wandb'}" if run.train.wandb != 'disabled' else ''

@@ -414,7 +414,7 @@ TRAIN_CASES = table(
 
 EVAL = ['--preset', 'tinyworld', '--baseline', 'grid', '--n_slots', '4', '--out', '{T}/out']
 def eval_coco(name, msg, edit_json=None, edit_files=None, flags=(), pos=()):
-    return Case(name, ['eval', *pos, '--data', '{T}/coco', *EVAL, *flags], msg, coco(edit_json, edit_files))
+    return Case(name, ['eval', *pos, '--data', '{T}/coco', *EVAL, '--overwrite', 'True', *flags], msg, coco(edit_json, edit_files))  # may replace T/out: a failure keeps it
 
 EVAL_CASES = table(
     eval_coco('eval truncated image', 'truncated', edit_files=lambda d: truncated(first_image(d))),
@@ -570,7 +570,23 @@ APART_CASES = table(
          earlier('out', 'a_masks.png')),
 )
 
-ALL = GLASS_CASES + APART_CASES + DEMO_CASES + CAPTION_CASES + GUIDANCE_CASES + TRAIN_CASES + EVAL_CASES + SEGMENT_CASES + COMPOSE_CASES + NUMBER_CASES
+def dangling_image(w, t):
+    "T/imgs: the shared images and a symlink z.png to a missing file."
+    shutil.copytree(w.get('imgs'), t / 'imgs'); os.symlink(t / 'missing.png', t / 'imgs' / 'z.png')
+
+SMALL_CASES = table(  # the smaller items of issue 24
+    eval_coco('eval iscrowd "yes"', 'iscrowd must be 0 or 1, got \'yes\'', lambda j: _first_ann(j).update(iscrowd='yes')),
+    Case('segment dangling image symlink', ['segment', '{ckpt}', '{T}/imgs', '--out', '{T}/o'], 'z.png is a symlink to a missing target',
+         dangling_image, absent=['{T}/o']),
+    Case('caption dangling image symlink', ['caption', '{T}/imgs', '--out', '{T}/c.jsonl', *CAPTION], 'z.png is a symlink to a missing target',
+         dangling_image, absent=['{T}/c.jsonl']),
+    Case('train config model null', TRAIN_CONFIG, 'RunConfig.model must be a mapping of GlassConfig fields', tiny(lambda d: d.update(model=None)),
+         absent=['{T}/run']),
+    Case("train --resume on another command's folder", ['train', '{T}/mine', '--resume', 'True', '--n', '16', '--steps', '1'],
+         'but no run.json: not a glass run', user_folder),
+)
+
+ALL = GLASS_CASES + APART_CASES + SMALL_CASES + DEMO_CASES + CAPTION_CASES + GUIDANCE_CASES + TRAIN_CASES + EVAL_CASES + SEGMENT_CASES + COMPOSE_CASES + NUMBER_CASES
 
 @pytest.mark.parametrize('case', ALL)
 def test_fault(case, world, tmp_path, capsys):
@@ -975,3 +991,19 @@ def test_train_interrupted_advice_works(sig, tmp_path):
     r = glass_process(*advice[1:])
     assert r.returncode == 0, r.stderr[-3000:]
     assert latest_checkpoint(tmp_path / 'run').name == 'ckpt-000006'
+
+def test_resume_refusal_says_nothing_first(tmp_path, capsys):
+    "`glass train --resume True` on a folder that is not a run: the refusal is the only line (no 'starting from step 0' before it)."
+    (tmp_path / 'mine').mkdir(); (tmp_path / 'mine' / 'notes.txt').write_text('mine')
+    rc, _, err = glass_in_process(capsys, 'train', tmp_path / 'mine', '--resume', 'True', '--n', '16', '--steps', '1')
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+
+def test_short_polygon_is_said(world, tmp_path, capsys):
+    "A polygon of 2 points scores as an empty mask (as COCO's tools do), and `glass eval` says so."
+    d = tmp_path / 'coco'; shutil.copytree(world.get('coco'), d)
+    a = d / 'annotations' / 'instances.json'; j = json.loads(a.read_text())
+    _first_ann(j)['segmentation'] = [[1, 1, 5, 5]]; a.write_text(json.dumps(j))
+    rc, _, err = glass_in_process(capsys, 'eval', '--data', d, *[fill(x, None, tmp_path, {}) for x in EVAL])
+    assert rc == 0, err
+    assert 'glass eval: note: 1 annotation(s) of' in err and 'fewer than 3 points, scored as empty masks' in err, err
+    assert json.loads((tmp_path / 'out' / 'metrics.json').read_text())['dataset_check']['short_polygons'] == 1
