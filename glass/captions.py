@@ -144,7 +144,7 @@ def _finish_captions(parts:Path, rel:list, out:Path)->bool:
     except FileNotFoundError: done = None  # another process finished and is removing the parts
     if done is None: return Path(out).is_file()
     if any(r not in done for r in rel): return False
-    _atomic(Path(out), ''.join(json.dumps(dict(image=r, caption=done[r])) + '\n' for r in rel).encode(), tag=f'.{os.getpid()}')
+    _atomic(Path(out), ''.join(json.dumps(dict(image=r, caption=done[r])) + '\n' for r in rel).encode())  # a temporary name unique to this process
     gone = parts.with_name(f'{parts.name}.{os.getpid()}.done')
     try: parts.rename(gone)  # one process removes them; the others find them gone
     except OSError: return True

@@ -84,9 +84,9 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum, frame): raise Terminated()
 
-def _launched_rank()->bool:
-    "True in a process of a launcher (`accelerate launch`, `torchrun`) other than the first: the first one holds the output's lock."
-    return int(os.environ.get('RANK') or os.environ.get('LOCAL_RANK') or 0) > 0
+def _launched_rank()->int:
+    "The process's rank under a launcher (`accelerate launch`, `torchrun`); 0 without one."
+    return int(os.environ.get('RANK') or os.environ.get('LOCAL_RANK') or 0)
 
 def _debug_flag(argv:list) -> tuple: # the command line after `glass`
     "(argv without --debug, whether debugging was asked for by flag or GLASS_DEBUG)."
@@ -106,8 +106,10 @@ def continue_advice(argv:list)->str: # the command line after `glass`
 
 def _output(name:str, args:dict):
     "(the output a command's arguments name or None, the part of it this process writes or None)."
-    out = args.get(WRITES.get(name, ''))
-    return out, (args.get('shard') or '0/1') if name in SHARDED else None
+    out, rank = args.get(WRITES.get(name, '')), _launched_rank()
+    part = (args.get('shard') or '0/1') if name in SHARDED else None
+    if rank: part = f"{part + ', ' if part else ''}process {rank} of a launch"  # each process of a launch holds its own lock
+    return out, part
 
 def main(argv:list=None): # arguments after `glass`; `sys.argv[1:]` when None
     "Run a `glass` subcommand; return the exit status (0 success, 1 environment fault, 2 input error or bad usage, 130 Ctrl-C, 143 SIGTERM)."
@@ -124,7 +126,7 @@ def main(argv:list=None): # arguments after `glass`; `sys.argv[1:]` when None
         for k in ('pdb', 'xtra'): args.pop(k, None)  # fastcore's debugging switches, not the command's
         check_numbers(args)  # every number finite and in range, before any work
         out, part = _output(name, args)
-        with (output_lock(out, part) if out is not None and not _launched_rank() else contextlib.nullcontext()):
+        with (output_lock(out, part) if out is not None else contextlib.nullcontext()):
             if out is not None: check_writable(out)  # read-only, vanished or a dangling link: said now, not after the work
             f(**args)
     except InputError as e:

@@ -153,17 +153,19 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
                 dataset_check=summary)
     if ckpt is not None: info.update(checkpoint=str(ckpt), checkpoint_layout=getattr(glass_model, 'layout', 'glass'), seed=seed,
                                      device=device, dtype=str(get_dtype(dtype or 'fp32')).replace('torch.', ''))
-    check_rerun(Path(out) / 'metrics.json', settings, overwrite)  # before the work: a finished result is replaced only with the same settings
+    keep = lambda: check_rerun(Path(out) / 'metrics.json', settings, overwrite)  # before the work: a finished result is replaced only with the same settings
     info['settings'] = settings
     if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or (_tiny_vocab(ds.classes) if preset == 'tinyworld' else format),
-                                        noise_level, seed, batch_size, out, info, mask_recipe, device, dtype)
+                                        noise_level, seed, batch_size, out, info, mask_recipe, device, dtype, keep)
+    keep()
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info, save_masks=save_masks)
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery', 'corloc', 'n_images')}))
     print(f'wrote {Path(out) / "metrics.json"}' + (f', {Path(out) / "masks"}/' if save_masks else '') + f' and {Path(out) / "masks.png"}')
 
-def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None, device=None, dtype=None):
-    "The `--task semseg` branch of `eval_cmd`."
+def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None, device=None, dtype=None, keep=None):
+    "The `--task semseg` branch of `eval_cmd` (`keep()`: refuse to replace a finished result, called before the work)."
     lab = _labeller(glass_model, pipeline, ds.classes, vocab, noise_level, seed, recipe, device, dtype)
+    if keep is not None: keep()
     res = evaluate_semseg(model, ds, lab, proto, batch_size, out, info=dict(info, pipeline=str(pipeline), vocab=vocab))
     print(json.dumps(dict(miou=_json_safe(res['miou']), n_images=res['n_images'])))
     print(f'wrote {Path(out) / "metrics.json"}')

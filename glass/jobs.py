@@ -48,7 +48,7 @@ def shard_batches(n:int, # number of samples
     return [list(range(s, min(s + batch_size, n))) for j, s in enumerate(range(0, n, batch_size)) if j % shard[1] == shard[0]]
 
 # %% ../nbs/05d_jobs.ipynb #a341e2c9
-def _atomic(path:Path, data:bytes, tag:str=''):
+def _atomic(path:Path, data:bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(path)  # unique to this process; the `glass` command removes it if the write fails
     tmp.write_bytes(data)
