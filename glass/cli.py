@@ -130,6 +130,7 @@ def main(argv:list=None): # arguments after `glass`; `sys.argv[1:]` when None
             if out is not None: check_writable(out)  # read-only, vanished or a dangling link: said now, not after the work
             f(**args)
     except InputError as e:
+        _clean(out)  # an input found bad during the work (e.g. an unchecked image): no temporary file left
         if debug: traceback.print_exc()
         print(f"{cmd}: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt as e:
