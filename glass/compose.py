@@ -10,7 +10,7 @@ __all__ = ['OPS', 'remove_slot', 'add_slot', 'remove_mask', 'add_mask', 'swap_sl
 from pathlib import Path
 import numpy as np, torch
 from torch import Tensor
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse, Param, bool_arg
 from .evaluate import slot_ids, colour_ids
 from .core import InputError, MissingInputError
 
@@ -163,8 +163,10 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 sd:str=None, # released checkpoints: the Stable Diffusion 2.1 folder (required to decode them)
                 resolution:int=256, # released checkpoints: side of the decoded images (the released sampler's 256)
                 device:str=None, # cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
-                dtype:str=None): # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
+                dtype:str=None, # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
+                overwrite:bool_arg=False): # replace a finished result in --out that was made with other settings
     "Edit the slots of one or two images (remove, add, swap) and decode."
+    settings = {k: v for k, v in locals().items() if k not in ('out', 'overwrite', 'device')}  # recorded in compose.json
     from glass.tasks import load_model, checkpoint_layout
     from glass.guidance import check_out_dir
     from glass.core import pick_device, check_dtype
@@ -183,7 +185,11 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
         if f is not None: verify_image(f)  # readable before the model loads
     model = load_model(ckpt, device, encoder=encoder, sd=sd, decoder_resolution=resolution, dtype=dtype)
     _check_slots(op, i, j, model.config.num_slots)
+    from glass.core import check_rerun, to_json
+    done = Path(out) / 'compose.json'  # before the work: a finished result is replaced only with the same settings (or --overwrite True)
+    check_rerun(done, settings, overwrite, finished=done.is_file() or (Path(out) / 'compose.png').is_file())
     s = model.config.image_size
     r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed)
     names = [f'{n}_{k}.png' for n, ims in (('edited', r['edited']), ('original', r['originals'])) for k, _ in zip('ab', ims)]
-    print(f"wrote {', '.join(names + ['compose.png'])} into {write_compose(r, out)}")
+    write_compose(r, out); done.write_text(to_json(dict(settings=settings), indent=1) + '\n')
+    print(f"wrote {', '.join(names + ['compose.png', 'compose.json'])} into {out}")

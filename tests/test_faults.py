@@ -570,6 +570,10 @@ APART_CASES = table(
          earlier('out', 'a_masks.png')),
 )
 
+def composed(w, t):
+    "A finished `glass compose` folder T/out (seed 0, 1 step)."
+    assert main(['compose', str(w.get('ckpt')), str(w.get('a')), '--steps', '1', '--out', str(t / 'out')]) == 0
+
 def dangling_image(w, t):
     "T/imgs: the shared images and a symlink z.png to a missing file."
     shutil.copytree(w.get('imgs'), t / 'imgs'); os.symlink(t / 'missing.png', t / 'imgs' / 'z.png')
@@ -584,6 +588,9 @@ SMALL_CASES = table(  # the smaller items of issue 24
          absent=['{T}/run']),
     Case("train --resume on another command's folder", ['train', '{T}/mine', '--resume', 'True', '--n', '16', '--steps', '1'],
          'but no run.json: not a glass run', user_folder),
+    Case('compose rerun with other settings', _compose('{ckpt}', '{a}', '--steps', '1', '--seed', '3'), 'holds a result made with other settings (seed)',
+         composed),
+    Case('compose over a result of unknown settings', _compose('{ckpt}', '{a}', '--steps', '1'), 'settings are not recorded (compose.json)', COMPOSE_OUT),
 )
 
 ALL = GLASS_CASES + APART_CASES + SMALL_CASES + DEMO_CASES + CAPTION_CASES + GUIDANCE_CASES + TRAIN_CASES + EVAL_CASES + SEGMENT_CASES + COMPOSE_CASES + NUMBER_CASES
