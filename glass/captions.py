@@ -48,10 +48,10 @@ def load_captioner(path:str, # BLIP-2 folder or hub id, or 'random:NAME' (random
     except OSError as e: raise MissingInputError(f"cannot load the captioning model {path!r}: {str(e).splitlines()[0]}") from e
 
 def _pil(x):
-    from PIL import Image
+    from PIL import Image, ImageOps
     if isinstance(x, Image.Image): return x.convert('RGB')
     try:
-        with Image.open(x) as im: return im.convert('RGB')
+        with Image.open(x) as im: return ImageOps.exif_transpose(im).convert('RGB')  # as the user sees it (EXIF orientation)
     except (OSError, ValueError, SyntaxError) as e: raise InputError(f"cannot read image {x} (corrupt, truncated or not an image): {e}") from e
 
 # %% ../nbs/05e_captions.ipynb #00000071
@@ -90,7 +90,7 @@ def list_images(root:str)->list:
     root = Path(root)
     if not root.exists(): raise MissingInputError(f"image folder {root} does not exist")
     if not root.is_dir(): raise InputError(f"{root} is a file; give the folder of images")
-    rel = (p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    rel = (p.relative_to(root).as_posix() for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and (p.is_file() or p.is_symlink()))  # a dangling link: refused by the check, not dropped
     return sorted(r for r in rel if not any(part.startswith('.') for part in r.split('/')))
 
 def check_images(files:list, # image paths
@@ -146,7 +146,7 @@ def _finish_captions(parts:Path, rel:list, out:Path)->bool:
     except FileNotFoundError: done = None  # another process finished and is removing the parts
     if done is None: return Path(out).is_file()
     if any(r not in done for r in rel): return False
-    _atomic(Path(out), ''.join(json.dumps(dict(image=r, caption=done[r])) + '\n' for r in rel).encode(), tag=f'.{os.getpid()}')
+    _atomic(Path(out), ''.join(json.dumps(dict(image=r, caption=done[r])) + '\n' for r in rel).encode())  # a temporary name unique to this process
     gone = parts.with_name(f'{parts.name}.{os.getpid()}.done')
     try: parts.rename(gone)  # one process removes them; the others find them gone
     except OSError: return True

@@ -11,7 +11,7 @@ __all__ = ['OPS', 'ONE_IMAGE', 'COMPOSE_SETTINGS', 'remove_slot', 'add_slot', 'r
 from pathlib import Path
 import numpy as np, torch
 from torch import Tensor
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse, Param, bool_arg
 from .evaluate import slot_ids, colour_ids
 from .core import InputError, MissingInputError
 
@@ -200,9 +200,9 @@ def _load(path, size):
     return ResizeCrop(image_size=size)(dict(image=to_tensor(load_image(path))))['image']
 
 def _check_slots(op:str, i:int, j:int, k:int):
-    "Refuse slot indices outside the model's `k` slots (negative ones count from the end), before any decoding."
+    "Refuse slot indices outside the model's `k` slots, 0..k-1 (a negative index is refused, not counted from the end), before any decoding."
     for name, v, used in (('i', i, op in ('remove', 'swap', 'zero', 'replace')), ('j', j, op in ('add', 'swap', 'replace'))):
-        if used and not -k <= v < k: raise InputError(f"slot {name}={v} out of range for K={k} slots; --{name} takes 0..{k - 1}")
+        if used and not 0 <= v < k: raise InputError(f"slot {name}={v} out of range for K={k} slots; --{name} takes 0..{k - 1}")
 
 def write_compose(r:dict, out_dir): # what `compose` returns; a folder (created)
     "Write the edited and original decodes and the figure; return the folder."
@@ -232,8 +232,10 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 sd:str=None, # released checkpoints: the Stable Diffusion 2.1 folder (required to decode them)
                 resolution:int=256, # released checkpoints: side of the decoded images (the released sampler's 256)
                 device:str=None, # cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
-                dtype:str=None): # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
+                dtype:str=None, # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
+                overwrite:bool_arg=False): # replace a finished result in --out that was made with other settings
     "Edit the slots of one or two images (remove, add, swap; the released script's zero, replace) and decode."
+    record = {k: v for k, v in locals().items() if k not in ('out', 'overwrite', 'device')}  # recorded in compose.json
     from glass.tasks import load_model, checkpoint_layout
     from glass.guidance import check_out_dir
     from glass.core import pick_device, check_dtype
@@ -255,8 +257,13 @@ def compose_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
         if f is not None: verify_image(f)  # readable before the model loads
     model = load_model(ckpt, device, encoder=encoder, sd=sd, decoder_resolution=resolution, dtype=dtype)
     _check_slots(op, i, j, model.config.num_slots)
+    from glass.core import check_rerun, to_json
+    done = Path(out) / 'compose.json'  # before the work: a finished result is replaced only with the same settings (or --overwrite True)
+    check_rerun(done, record, overwrite, finished=done.is_file() or (Path(out) / 'compose.png').is_file())
     s = model.config.image_size
     r = compose(model, _load(img_a, s), None if img_b is None else _load(img_b, s), op, i, j, steps, guidance_scale, scheduler, seed,
                 slot_seed, st['edit_steps'])
     names = [f'{n}_{k}.png' for n, ims in (('edited', r['edited']), ('original', r['originals'])) for k, _ in zip('ab', ims)]
-    print(f"wrote {', '.join(names + ['compose.png'])} into {write_compose(r, out)}")
+    write_compose(r, out); done.write_text(to_json(dict(settings=record), indent=1) + '\n')
+    print(f"wrote {', '.join(names + ['compose.png', 'compose.json'])} into {out}")
+

@@ -370,13 +370,22 @@ class ImageFolder(torch.utils.data.Dataset):
         return self.transform(s) if self.transform else s
 
 # %% ../nbs/01_data.ipynb #b9b37277
+def _orientation(im)->int:
+    "The EXIF orientation of an opened image (1: as stored), read without decoding its pixels."
+    if im.format != 'PNG': return im.getexif().get(0x0112, 1)
+    if 'exif' not in im.info: return 1  # a PNG's eXIf chunk, if any, read with the header
+    ex = Image.Exif(); ex.load(im.info['exif'])
+    return ex.get(0x0112, 1)
+
 def verify_image(path): # an image file
     "Check that `path` is a whole, readable image without fully decoding it; return its (width, height)."
     path = Path(path)
+    if path.is_symlink() and not path.exists(): raise MissingInputError(f'image file {path} is a symlink to a missing target ({path.readlink()})')
     if not path.is_file(): raise MissingInputError(f'image file not found: {path}')
     try:
         with Image.open(path) as im:
             size = im.size
+            if _orientation(im) in (5, 6, 7, 8): size = size[::-1]  # EXIF says: a quarter turn; `load_image` turns it (read before verify())
             if im.format == 'JPEG': im.draft('RGB', (max(1, size[0] // 8), max(1, size[1] // 8))); im.load()
             elif im.format == 'PNG': im.verify()
             else: im.load()
@@ -401,7 +410,7 @@ def _probe(problems, f, *args):
 def check(self:CocoSegmentation, progress:bool=True): # show a progress bar (plain lines in logs)
     "Check every image and annotation before any work; raise one `InputError` listing the problems, else return a summary."
     from glass.core import progress as bar
-    problems, dups, crowd = _Problems(), 0, 0
+    problems, dups, crowd, short = _Problems(), 0, 0, 0
     for image_id in bar(self.ids, desc='checking images', unit='img', disable=not progress):
         info = self.coco.imgs[image_id]
         size = _probe(problems, verify_image, self.root/info['file_name'])
@@ -412,8 +421,11 @@ def check(self:CocoSegmentation, progress:bool=True): # show a progress bar (pla
             _probe(problems, _check_segmentation, a['segmentation'], info['height'], info['width'], f"{self.ann_file}: annotation {a['id']}")
             key = (a['category_id'], json.dumps(a['segmentation'], sort_keys=True))
             dups += key in seen; seen.add(key); crowd += bool(a.get('iscrowd', 0))
+            if a.get('iscrowd', 0) not in (0, 1): problems.add(f"{self.ann_file}: annotation {a['id']}: iscrowd must be 0 or 1, got {a['iscrowd']!r}")
+            seg = a['segmentation']
+            short += isinstance(seg, list) and any(isinstance(p, list) and len(p) < 6 for p in seg)
     problems.raise_if_any(f'{self.ann_file}')
-    return dict(images=len(self.ids), annotations=len(self.coco.anns), crowd=crowd, duplicates=dups,
+    return dict(images=len(self.ids), annotations=len(self.coco.anns), crowd=crowd, duplicates=dups, short_polygons=short,
                 images_without_annotations=sum(not self.coco.imgToAnns.get(i) for i in self.ids))
 
 @patch

@@ -23,7 +23,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, store_true
-from .core import InputError, MissingInputError, progress
+from .core import InputError, MissingInputError, progress, to_json, tmp_path, torch_save
 
 # %% ../nbs/13_demo.ipynb #00000006
 @dataclass
@@ -118,7 +118,7 @@ STAGE2 = ('glass', 'diffusion') # the models with a diffusion decoder to fine-tu
 # %% ../nbs/13_demo.ipynb #0000000e
 def write_dir(dst:Path, write): # the folder to (re)place; a function writing a folder given its path
     "Write a folder with `write(tmp)`, then move it to `dst`."
-    dst = Path(dst); tmp = dst.with_name(dst.name + '.tmp')
+    dst = Path(dst); tmp = tmp_path(dst)  # unique to this process
     shutil.rmtree(tmp, ignore_errors=True); tmp.parent.mkdir(parents=True, exist_ok=True)
     write(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
     return dst
@@ -126,7 +126,7 @@ def write_dir(dst:Path, write): # the folder to (re)place; a function writing a 
 def write_text(dst:Path, text:str):
     "Write `text` to `dst` atomically."
     dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f'.{dst.name}.tmp'); tmp.write_text(text); os.replace(tmp, dst)
+    tmp = tmp_path(dst); tmp.write_text(text); os.replace(tmp, dst)
     return dst
 
 def min_font_pt(fig): # a matplotlib figure
@@ -140,9 +140,10 @@ def save_figure(fig, dst:Path): # a matplotlib figure; a .png path
     import matplotlib.pyplot as plt
     dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
     pt = min_font_pt(fig)
-    tmp = dst.with_name(f'.{dst.name}.tmp')
+    tmp = tmp_path(dst)
     fig.savefig(tmp, dpi=80, format='png', metadata={'glass:min_font_pt': f'{pt:g}'} if pt else None); plt.close(fig); os.replace(tmp, dst)
     return dst
+
 
 # %% ../nbs/13_demo.ipynb #00000010
 class Stages:
@@ -216,7 +217,7 @@ class CachedSamples(torch.utils.data.Dataset):
 def save_cache(cache:dict, path:Path):
     "Write the cache atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp'); torch.save(cache, tmp); os.replace(tmp, path)
+    tmp = tmp_path(path); torch_save(cache, tmp); os.replace(tmp, path)
 
 # %% ../nbs/13_demo.ipynb #00000018
 def demo_run(config, # the model's `GlassConfig`
@@ -278,7 +279,7 @@ def evaluate_baseline(kind:str, coco:Path, dst:Path, b:DemoBudget, grid:int):
         p = get_protocol('tinyworld')
         res = dict(oracle_metrics(ds, grid, p, b.eval_batch), protocol=asdict(p), model=f'glass.tinyworld.patch_oracle(grid={grid})', **info)
         res = json.loads(json.dumps(res).replace('NaN', 'null'))  # undefined scores as null, as `evaluate` writes them
-        return write_dir(dst, lambda tmp: write_text(tmp / 'metrics.json', json.dumps(res, indent=1)))
+        return write_dir(dst, lambda tmp: write_text(tmp / 'metrics.json', to_json(res, indent=1)))
     write_dir(dst, lambda tmp: evaluate(EVAL_BASELINES[kind](b.num_slots), ds, get_protocol('tinyworld'), b.eval_batch, out_dir=tmp,
                                         n_show=b.n_show, info=info, progress=False, save_masks=True))
 
@@ -709,7 +710,7 @@ def _generation(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     with torch.no_grad(): floor = dec.decode_latents(dec.encode_latents(images))  # what the VAE alone keeps: no decoder through it does better
     scores = generation_scores(next(iter(models.values())).encoder, images, reference, {VAE_FLOOR: floor, **fakes}, b.image_size)
     save_figure(image_rows({'input': images[:b.n_show], **{k: v[:b.n_show] for k, v in fakes.items()}}), rep / 'figures' / 'reconstructions.png')
-    write_text(rep / 'generation.json', json.dumps(dict(n=len(images), steps=b.sample_steps, cfg_scale=b.cfg_scale, scores=scores), indent=1))
+    write_text(rep / 'generation.json', to_json(dict(n=len(images), steps=b.sample_steps, cfg_scale=b.cfg_scale, scores=scores), indent=1))
 
 def _edits(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     "Remove and add object slots in the first `n_edit` test scenes with every stage-2 model; write the measurements and GLASS's figure."
@@ -719,7 +720,7 @@ def _edits(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
         e = edit_scenes(_load(out / 'runs' / f'{p}-stage2'), images, inst, b, seed)
         res[MODELS[p]] = dict(summary=edit_summary(e['rows']), rows=e['rows'])
         if p == 'glass': save_figure(edit_figure(e, images, min(3, b.n_show)), rep / 'figures' / 'edits.png')
-    write_text(rep / 'edits.json', json.dumps(dict(steps=b.sample_steps, cfg_scale=b.cfg_scale, models=res), indent=1))
+    write_text(rep / 'edits.json', to_json(dict(steps=b.sample_steps, cfg_scale=b.cfg_scale, models=res), indent=1))
 
 BOUND = {**{p: MODELS[p] for p in MODELS}, 'kmeans': BASELINES['kmeans']} # evaluated methods whose slots the part binding reads
 
@@ -859,7 +860,7 @@ def demo(out_dir, # the demo folder: guidance/, cache/, runs/, test-coco/, real-
     cmd = demo_command(out_dir, quick, stand_ins, seed, threads, **budget)
     ed = {k: v['summary'] for k, v in edits['models'].items()}
     write_text(rep / 'report.md', report_md(res, binding, gen['scores'], ed, st.seconds, b, sd, cmd, st.loads, threads, seed, st.cpu))
-    write_text(rep / 'metrics.json', json.dumps(summary_json(res, binding, gen['scores'], ed, st.seconds, st.loads, b, cmd, st.cpu), indent=1))
+    write_text(rep / 'metrics.json', to_json(summary_json(res, binding, gen['scores'], ed, st.seconds, st.loads, b, cmd, st.cpu), indent=1))
     return dict(report=rep / 'report.md', metrics=res, binding=binding, generation=gen['scores'], edits=edits, seconds=st.seconds, ran=st.ran)
 
 # %% ../nbs/13_demo.ipynb #00000035

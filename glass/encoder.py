@@ -20,6 +20,7 @@ from torch import nn, Tensor
 from fastcore.basics import store_attr, patch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from .core import tmp_path, stale_tmp
 
 # %% ../nbs/03_encoder.ipynb #00000005
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -272,7 +273,7 @@ def read_manifest(path) -> dict:
 
 def _write_json(path, obj):
     "Write JSON atomically (temporary file + rename)."
-    tmp = Path(str(path) + '.tmp')
+    tmp = tmp_path(path)  # unique to this process: caches may be shared by runs
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
     os.replace(tmp, path)
 
@@ -339,7 +340,7 @@ def _encode_range(encoder, dataset, start, stop, batch_size, device, num_workers
 def _write_shard(path, s, feats, start):
     "Write shard `s` atomically."
     f = Path(path)/shard_name(s)
-    tmp = f.with_name(f.name + '.tmp')
+    tmp = tmp_path(f)
     save_file(dict(features=feats.contiguous(), index=torch.arange(start, start + len(feats))), str(tmp))
     os.replace(tmp, f)
 
@@ -354,7 +355,7 @@ def _prepare(path, wanted, overwrite):
         path.mkdir(parents=True, exist_ok=True)
         _write_json(path/MANIFEST, {**wanted, 'complete': False})
     else: check_manifest(found, wanted, path)
-    for t in path.glob('*.tmp'): t.unlink() # leftovers of a killed write
+    for t in [*path.glob('*.tmp'), *stale_tmp(path)]: t.unlink() # leftovers of a killed write (not those of a process still writing)
     return found
 
 # %% ../nbs/03_encoder.ipynb #00000036

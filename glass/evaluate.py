@@ -12,7 +12,7 @@ import json, re
 from dataclasses import replace, asdict
 from pathlib import Path
 from fastcore.script import call_parse, bool_arg, Param
-from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype
+from .core import InputError, MissingInputError, pick_device, check_dtype, get_dtype, check_outside, check_rerun
 from .harness import *
 from .harness import _grid_shape, _palette, _loader, _json_safe, _describe
 from .tasks import load_model, Segmenter, CaptionLabeller, evaluate_semseg
@@ -86,6 +86,10 @@ def _dataset_summary(ds, check_data, format, ann):
     except InputError as e: raise InputError(f"{e} (the dataset check runs before any work; --check_data False skips it for trusted data)") from e
     if format == 'coco' and summary['annotations'] == 0:
         raise InputError(f"{ds.ann_file}: the annotation list is empty, so there is nothing to score")
+    if summary.get('short_polygons'):  # as COCO's tools do, but said
+        import sys
+        print(f"glass eval: note: {summary['short_polygons']} annotation(s) of {ds.ann_file} hold polygons of fewer than 3 points, "
+              "scored as empty masks", file=sys.stderr)
     return summary
 
 @call_parse
@@ -133,26 +137,31 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              train_data:str=None, # properties: the labelled folder the probes train on (same --format, --images, --ann; VOC: --train_split)
              train_split:str='train', # properties: VOC image set of --train_data
              probe_hidden:int=0, # properties: 0 a linear probe, else a 2-layer MLP of this width
+             overwrite:bool_arg=False, # replace a finished result in --out that was made with other settings
              out:str='eval'): # folder for metrics.json and masks.png (generation: metrics.json, generated/ and real/)
     "Evaluate object discovery (or semantic segmentation) on a COCO or VOC folder; write metrics.json (and masks.png)."
+    settings = {k: v for k, v in locals().items() if k not in ('out', 'overwrite', 'device', 'check_data', 'batch_size')}  # recorded in metrics.json
     _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks)
     if task == 'semseg': _check_semseg(vocab, noise_level)
     if task == 'generation': _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch)
     if task == 'properties' and (ckpt is None or train_data is None): raise InputError("--task properties needs a checkpoint and --train_data (the probes' training folder)")
     device, _ = pick_device(device), check_dtype(dtype)
     if data is None: raise InputError("--data DIR is required")
+    check_outside(out, data, '--out', 'dataset folder')
+    keep = lambda: check_rerun(Path(out) / 'metrics.json', settings, overwrite)  # before the work: a finished result is replaced only with the same settings
     rules = dict(crowd=crowd, overlap=overlap, class_overlap=class_overlap, duplicates=duplicates, void=void)
     proto = get_protocol(preset, resolution=resolution, ignore_background=ignore_background, average=average, empty_ari=empty_ari,
                          num_slots=n_slots, **rules)
     if crop is not None: proto = replace(proto, crop=crop or None)
     ds = open_dataset(data, format, split, images, ann, captions)
     summary = _dataset_summary(ds, check_data, format, ann)
+    if task in ('properties', 'generation'): keep()
     if task == 'properties':
         return _properties(ckpt, open_dataset(train_data, format, train_split, images, ann, captions), ds, proto, probe_hidden, batch_size, seed,
-                           encoder, sd, device, dtype, out, dict(data=str(data), train_data=str(train_data), format=format, checkpoint=str(ckpt)))
+                           encoder, sd, device, dtype, out, dict(data=str(data), train_data=str(train_data), format=format, checkpoint=str(ckpt), settings=settings))
     if task == 'generation':
         return _generation(ckpt, ds, n_images, steps, guidance_scale, gen_batch, gen_seed, encoder, sd, device, dtype, out,
-                           dict(data=dict(folder=str(data), format=format), dataset_check=summary, checkpoint=str(ckpt), device=device))
+                           dict(data=dict(folder=str(data), format=format), dataset_check=summary, checkpoint=str(ckpt), device=device, settings=settings))
     model, glass_model, source = _model(ckpt, baseline, proto.num_slots, mask_source, seed, encoder, sd, device, dtype)
     if glass_model is not None and image_size is None: image_size = glass_model.config.image_size
     if glass_model is not None and image_size % glass_model.encoder.patch_size:
@@ -162,8 +171,10 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
                 dataset_check=summary)
     if ckpt is not None: info.update(checkpoint=str(ckpt), checkpoint_layout=getattr(glass_model, 'layout', 'glass'), seed=seed,
                                      device=device, dtype=str(get_dtype(dtype or 'fp32')).replace('torch.', ''))
+    info['settings'] = settings
     if task == 'semseg': return _semseg(model, glass_model, ds, proto, pipeline, vocab or (_tiny_vocab(ds.classes) if preset == 'tinyworld' else format),
-                                        noise_level, seed, batch_size, out, info, mask_recipe, device, dtype)
+                                        noise_level, seed, batch_size, out, info, mask_recipe, device, dtype, keep)
+    keep()
     res = evaluate(model, ds, proto, batch_size, out, n_show, info=info, save_masks=save_masks)
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery', 'corloc', 'n_images')}))
     print(f'wrote {Path(out) / "metrics.json"}' + (f', {Path(out) / "masks"}/' if save_masks else '') + f' and {Path(out) / "masks.png"}')
@@ -205,9 +216,11 @@ def _properties(ckpt, train, test, proto, hidden, batch_size, seed, encoder, sd,
     print(json.dumps({p: {k: v[k] for k in ('accuracy', 'majority', 'n_train', 'n_test')} for p, v in res['properties'].items()}))
     print(f"wrote {Path(out) / 'metrics.json'}")
 
-def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None, device=None, dtype=None):
-    "The `--task semseg` branch of `eval_cmd`."
+def _semseg(model, glass_model, ds, proto, pipeline, vocab, noise_level, seed, batch_size, out, info, recipe=None, device=None, dtype=None, keep=None):
+    "The `--task semseg` branch of `eval_cmd` (`keep()`: refuse to replace a finished result, called before the work)."
     lab = _labeller(glass_model, pipeline, ds.classes, vocab, noise_level, seed, recipe, device, dtype)
+    if keep is not None: keep()
     res = evaluate_semseg(model, ds, lab, proto, batch_size, out, info=dict(info, pipeline=str(pipeline), vocab=vocab))
     print(json.dumps(dict(miou=_json_safe(res['miou']), n_images=res['n_images'])))
     print(f'wrote {Path(out) / "metrics.json"}')
+

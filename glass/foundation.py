@@ -21,9 +21,10 @@ import numpy as np, torch, torch.nn.functional as F
 from torch import nn
 from fastcore.script import call_parse, store_true
 from .tinyworld import render_scene, split_seeds, get_world, cell_majority, umask, SHAPES, COLOURS, SIZES, CLASSES, SPLITS
-from .core import progress, InputError, quiet_hub
+from .core import progress, InputError, quiet_hub, to_json, torch_save
 from contextlib import contextmanager
 from .encoder import IMAGENET_MEAN, IMAGENET_STD
+
 
 # %% ../nbs/11_foundation.ipynb #00000005
 SPECIAL_TOKENS = ('<pad>', '<unk>', '<bos>', '<eos>')
@@ -163,7 +164,7 @@ def save_checkpoint(path:Path, # the checkpoint file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     state = dict(step=step, total=total, losses=losses, opt=opt.state_dict(), modules={k: m.state_dict() for k, m in modules.items()})
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try: torch.save(state, tmp); _follow_umask(tmp); os.replace(tmp, path)
+    try: torch_save(state, tmp); _follow_umask(tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
@@ -633,7 +634,7 @@ def pretrain_tinyworld(out_dir, # folder for checkpoints, the two model folders 
     save_dino(m['dino'], out / 'dinov2')
     report['megabytes'] = dict(stable_diffusion=round(folder_megabytes(out / 'stable-diffusion'), 2), dinov2=round(folder_megabytes(out / 'dinov2'), 2))
     report['seconds']['total'] = round(time.time() - t0, 1)
-    (out / 'pretrain_report.json').write_text(json.dumps(report, indent=1))
+    (out / 'pretrain_report.json').write_text(to_json(report, indent=1))
     return report
 
 def assets_dir():

@@ -9,8 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
-from .core import (quiet_hub, InputError, MissingInputError, progress as progress_bar, random_weights, part_source, build_random,
+from .core import (quiet_hub, InputError, MissingInputError, to_json, stale_tmp, progress as progress_bar, random_weights, part_source, build_random,
                         resolve_weights, get_dtype, check_dtype, pick_device)
+
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'sample_files', 'guidance_settings', 'write_guidance', 'GuidanceDataset', 'load_pipeline',
@@ -78,7 +79,7 @@ def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
         _atomic(out / f['image'], _png((g.images[k].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()))
         _atomic(out / f['mask'], _png(g.labels[k].byte().numpy()))
         rec = dict(index=i, image_file=f['image'], mask_file=f['mask'], **g.records[k], source=rows[k])
-        _atomic(out / f['record'], json.dumps(rec).encode())
+        _atomic(out / f['record'], to_json(rec).encode())
 
 def write_guidance(pipe, # a diffusers StableDiffusionPipeline
                    rows:list, # caption rows (`read_captions`)
@@ -96,6 +97,8 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
     out, v = Path(out_dir), get_vocab(vocab) if isinstance(vocab, str) else vocab
     model_name = model_name or getattr(pipe, 'name_or_path', None)
     _manifest(out, guidance_settings(model_name, vocab, rows, capture_cfg, seed, batch_size, extra, **gen_kw))
+    for sub in (out, *[p for p in out.iterdir() if p.is_dir()]):  # half-written files of killed runs (not those of shards still writing)
+        for t in stale_tmp(sub): t.unlink()
     batches = shard_batches(len(rows), batch_size, shard)
     todo = [b for b in batches if not all((out / sample_files(i)['record']).exists() for i in b)]
     bar = progress_bar(total=sum(map(len, batches)), initial=sum(map(len, batches)) - sum(map(len, todo)),

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from .metrics import DiscoveryMetrics, fg_ari, best_overlap
 from .data import ResizeCrop, ResizeShortCrop, relabel_by_rank, collate, IMAGE_KERNELS, MASK_KERNELS, LONG_SIDE, CROP_OFFSET, COCO_RULES, VOC_RULES
-from .core import InputError, MissingInputError
+from .core import InputError, MissingInputError, tmp_path
 
 # %% ../nbs/09_harness.ipynb #00000005
 MASK_SOURCES = ('slot_attention', 'mlp_decoder', 'baseline')
@@ -272,9 +272,10 @@ def _describe(obj):
 
 def write_atomic(path, data): # a file; str or bytes
     "Write `data` to `path` through a temporary file and a rename: the file is either old or whole."
-    path = Path(path); tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    path = Path(path); tmp = tmp_path(path)  # unique to this process
+    try: tmp.write_bytes(data.encode() if isinstance(data, str) else data); os.replace(tmp, path)
+    except BaseException:  # a full disk, an interruption: no half-written file left behind
+        tmp.unlink(missing_ok=True); raise
     return path
 
 def _safe_name(image_id): return re.sub(r'[^A-Za-z0-9._-]+', '_', str(image_id))[:80]
@@ -331,12 +332,12 @@ def _figure(shown, n_show):
 
 def _write_masks(out:Path, preds, rows):
     "Write `masks/` and `per_image.jsonl` through a temporary folder, replacing earlier ones only at the end."
-    tmp = out/f'.masks.tmp{os.getpid()}'
+    tmp = tmp_path(out/'masks')
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
     for j, (image_id, png) in enumerate(preds): (tmp/f'{j:05d}_{_safe_name(image_id)}.png').write_bytes(png)
     lines = [json.dumps(_json_safe({'index': j, 'image_id': i, **r})) for j, ((i, _), r) in enumerate(zip(preds, rows))]
     write_atomic(out/'per_image.jsonl', '\n'.join(lines) + '\n')
-    old = out/f'.masks.old{os.getpid()}'
+    old = tmp_path(out/'masks.old')
     if (out/'masks').exists(): os.replace(out/'masks', old)
     os.replace(tmp, out/'masks'); shutil.rmtree(old, ignore_errors=True)
 

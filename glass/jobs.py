@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, re
 from pathlib import Path
-from .core import InputError, MissingInputError, random_weights, resolve_weights, architecture_names
+from .core import InputError, MissingInputError, random_weights, resolve_weights, architecture_names, to_json, tmp_path
 
 # %% auto #0
 __all__ = ['write_jsonl', 'read_captions', 'parse_shard', 'shard_batches', 'launch_shard', 'check_out_dir', 'check_flags',
@@ -16,8 +16,8 @@ __all__ = ['write_jsonl', 'read_captions', 'parse_shard', 'shard_batches', 'laun
 def write_jsonl(path:str, rows:list):
     "Write `rows` as JSON lines, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    tmp = tmp_path(path)
+    tmp.write_text(''.join(to_json(r) + '\n' for r in rows))
     tmp.replace(path)
 
 def read_captions(path:str)->list:
@@ -48,9 +48,9 @@ def shard_batches(n:int, # number of samples
     return [list(range(s, min(s + batch_size, n))) for j, s in enumerate(range(0, n, batch_size)) if j % shard[1] == shard[0]]
 
 # %% ../nbs/05d_jobs.ipynb #a341e2c9
-def _atomic(path:Path, data:bytes, tag:str=''):
+def _atomic(path:Path, data:bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}{tag}.tmp')
+    tmp = tmp_path(path)  # unique to this process; the `glass` command removes it if the write fails
     tmp.write_bytes(data)
     tmp.replace(path)
 
@@ -61,7 +61,7 @@ def _manifest(out:Path, settings:dict, write:bool=True, hint:str='use another ou
         old = json.loads(p.read_text())
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if diff: raise InputError(f"{p} holds a run with other settings ({', '.join(diff)}); {hint}")
-    elif write: _atomic(p, json.dumps(new, indent=1).encode(), tag=f'.{os.getpid()}')  # processes of one launch may write it at once
+    elif write: _atomic(p, to_json(new, indent=1).encode())  # processes of one launch may write it at once
 
 # %% ../nbs/05d_jobs.ipynb #3e4d05e0
 def launch_shard(shard:tuple, # (i, n): the command's shard

@@ -20,11 +20,12 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from safetensors.torch import load_file
 from scipy.optimize import linear_sum_assignment
-from .core import InputError, MissingInputError, quiet_hub
+from .core import InputError, MissingInputError, quiet_hub, check_number
 from .encoder import DinoEncoder
 from .slot_attention import SlotAttention
 from .decoder import SlotDiffusionDecoder, TRAIN_UNET, DECODER_FOLDER, WEIGHTS_NAME
 from .feature_decoder import MLPFeatureDecoder, feature_loss, patches_to_grid
+
 
 # %% ../nbs/06_model.ipynb #00000005
 IGNORE_LABEL = 255
@@ -160,6 +161,7 @@ def check_fields(cfg, # a dataclass instance
         v = getattr(cfg, f.name)
         if v is None and (f.default is None or f.name in nullable): continue
         if not _fits(v, f.type): raise InputError(f"{type(cfg).__name__}.{f.name} must be {_KINDS.get(f.type, f.type)}, got {v!r}")
+        check_number(f"{type(cfg).__name__}.{f.name}", v)  # the check every flag goes through: finite, and an integer in range
 
 def check_range(cfg, name:str, # a dataclass instance and one of its fields (None passes)
                 lo=None, hi=None, # bounds (None: unbounded)

@@ -23,7 +23,7 @@ from fastcore.script import call_parse, bool_arg
 from scipy.optimize import linear_sum_assignment
 from .metrics import confusion, semantic_iou
 from .harness import get_protocol, slot_ids, _loader, _json_safe, _describe, colour_ids, write_atomic
-from .core import InputError, MissingInputError, progress as progress_bar
+from .core import InputError, MissingInputError, progress as progress_bar, check_outside, check_rerun, to_json
 
 # %% ../nbs/09a_tasks.ipynb #ae5bbb69
 RELEASED_UNET = 'unet2dconditionmodel'
@@ -467,7 +467,7 @@ def _image_list(src, # an image, a folder, or a list of them
     if isinstance(src, (list, tuple)): return [q for p in src for q in _image_list(p, skip)]
     p = Path(src)
     if p.is_dir():
-        files = sorted(q for q in p.rglob('*') if q.suffix.lower() in IMAGE_EXTS and q.is_file()
+        files = sorted(q for q in p.rglob('*') if q.suffix.lower() in IMAGE_EXTS and (q.is_file() or q.is_symlink())  # a dangling link: refused by the check, not dropped
                        and not any(part.startswith('.') for part in q.relative_to(p).parts) and not _inside(q, skip))
         if not files: raise InputError(f"no images found in {p}")
         return [(q, q.relative_to(p).as_posix()) for q in files]
@@ -525,8 +525,7 @@ def _check_segment(src, out_dir, size, num_slots, mask_source, progress:bool=Tru
     if num_slots is not None and num_slots < 1: raise InputError(f"num_slots={num_slots}: at least one slot")
     if size is not None and size < 1: raise InputError(f"size={size}: must be at least 1")
     out = check_out_dir(out_dir, '--out')
-    if not isinstance(src, (list, tuple)) and Path(src).is_dir() and out.resolve() == Path(src).resolve():
-        raise InputError(f"--out {out} is the image folder itself: its outputs would be read as images next time; give another folder")
+    if not isinstance(src, (list, tuple)): check_outside(out, src, '--out', 'image folder')
     files = _image_files(src, skip=out)
     if check_data: check_images([f for f, _ in files], progress)
     return files, out
@@ -542,7 +541,9 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
                    progress:bool=True, # progress bars (plain lines in logs)
                    check_data:bool=True, # check that every image opens before the model loads (False: trust the images)
                    device:str=None, # where the model runs; None: a given model stays where it is, a folder loads on `pick_device()`
-                   dtype=None): # precision of the model, e.g. 'bf16'; None: as stored
+                   dtype=None, # precision of the model, e.g. 'bf16'; None: as stored
+                   settings:dict=None, # the command's settings: recorded in segment.json, and a finished folder made with others is refused
+                   overwrite:bool=False): # with `settings`: replace a finished folder made with other settings
     "Write slot masks (palette PNG), an overlay figure and the slots (safetensors) of each image; return the paths."
     import matplotlib.pyplot as plt
     from safetensors.torch import save
@@ -555,6 +556,8 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
     model = load_model(model, dev, encoder=encoder, dtype=dtype, decoder=False)  # masks and slots need no diffusion decoder
     size, g = size or model.config.image_size, torch.Generator().manual_seed(seed)
     if size % model.encoder.patch_size: raise InputError(f"size={size}: the encoder needs a multiple of its patch size {model.encoder.patch_size}")
+    if settings is not None:  # before the work: finished masks are replaced only with the same settings (or --overwrite True)
+        check_rerun(out / 'segment.json', settings, overwrite, finished=(out / 'segment.json').is_file() or any(out.rglob('*_masks.png')))
     written, dev = [], next(model.parameters()).device
     for f, name in bar(files, desc='segment', unit='img', disable=not progress):
         x = ResizeCrop(image_size=size)(dict(image=to_tensor(_read(f))))['image'][None]
@@ -569,6 +572,7 @@ def segment_images(model, # a GLASS or a checkpoint folder (ours or released)
         Path(f'{stem}_slots.safetensors').write_bytes(save({'slots': o.slots[0].float().cpu().contiguous(), 'pre_slots': o.pre_slots[0].float().cpu().contiguous(),
                                                             'masks': m[0].contiguous()}))  # bytes, then a plain write: the user's umask
         written.append({k: Path(f'{stem}_{k}.{e}') for k, e in (('masks', 'png'), ('overlay', 'png'), ('slots', 'safetensors'))})
+    if settings is not None: write_atomic(out / 'segment.json', to_json(dict(settings=settings, images=len(written)), indent=1) + '\n')
     return written
 
 # %% ../nbs/09a_tasks.ipynb #00000046
@@ -583,7 +587,10 @@ def segment_cmd(ckpt:str, # a checkpoint folder (ours or a released GLASS one)
                 encoder:str=None, # released checkpoints: DINOv2 ViT-B/14 folder or hub id (default facebook/dinov2-base)
                 check_data:bool_arg=True, # check that every image opens before the model loads (False: trust the images)
                 device:str=None, # cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)
-                dtype:str=None): # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
+                dtype:str=None, # precision of the model: fp32, bf16 or fp16 (default: as stored, fp32)
+                overwrite:bool_arg=False): # replace finished masks in --out that were made with other settings
     "Segment an image or a folder of images into slots."
-    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder, check_data=check_data, device=device, dtype=dtype)
-    print(f'wrote masks, overlays and slots of {len(w)} image(s) into {out}')
+    settings = {k: v for k, v in locals().items() if k not in ('out', 'overwrite', 'device', 'check_data')}  # recorded in segment.json
+    w = segment_images(ckpt, src, out, size, num_slots, mask_source, seed, encoder, check_data=check_data, device=device, dtype=dtype,
+                       settings=settings, overwrite=overwrite)
+    print(f'wrote masks, overlays and slots of {len(w)} image(s) and segment.json (the settings) into {out}')

@@ -15,7 +15,7 @@ __all__ = ['SHAPES', 'CLASSES', 'COLOURS', 'SIZES', 'BACKGROUNDS', 'TEXTURES', '
            'write_manifest', 'export_coco', 'voc_palette', 'export_voc', 'export_plan', 'tinyworld_cmd']
 
 # %% ../nbs/01a_tinyworld.ipynb #00000002
-import json, os, io, shutil, tempfile, textwrap, hashlib
+import json, os, io, glob, shutil, tempfile, textwrap, hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ import numpy as np, torch
 from PIL import Image
 from fastcore.basics import patch
 from fastcore.script import call_parse, bool_arg
-from .core import to_tensor, InputError, progress
+from .core import to_tensor, InputError, progress, tmp_path, TMP_TAG
 
 # %% ../nbs/01a_tinyworld.ipynb #00000005
 SHAPES = ('circle', 'square', 'triangle', 'diamond')
@@ -735,8 +735,7 @@ def export_plan(out:Path, # the output folder
 # %% ../nbs/01a_tinyworld.ipynb #da6e34f6
 def _swap_in(tmp:Path, out:Path):
     "Move the finished export `tmp` to `out`; the old `out` (if any) is removed after the swap."
-    old = out.with_name(f'.{out.name}.tinyworld-old')
-    if old.exists(): shutil.rmtree(old)
+    old = tmp_path(out.with_name(out.name + '.old'))
     if out.exists(): os.replace(out, old)
     os.replace(tmp, out)
     if old.exists(): shutil.rmtree(old)
@@ -759,11 +758,13 @@ def tinyworld_cmd(out_dir:str, # folder to write the export into (created if mis
                   overwrite:bool_arg=False): # replace the folder's content if it is not an export with the same settings
     "Render tiny-world scenes and export them as a COCO or VOC folder."
     seeds, out = _check_args(n, split, format, size, seed, world), Path(out_dir)
+    if out.is_symlink(): out = out.resolve()  # a symlinked folder stays a symlink: the export goes where it points
     plan = export_plan(out, export_manifest(world, format, size, split if format == 'voc' else 'images', list(seeds)), overwrite)
     if plan == 'update': _export(out, format, seeds, size, split, world, preview)
     else:
-        tmp = out.with_name(f'.{out.name}.tinyworld-tmp')
-        if tmp.exists(): shutil.rmtree(tmp)
+        for stale in [*out.parent.glob(f'.{glob.escape(out.name)}.*.{TMP_TAG}'), out.with_name(f'.{out.name}.tinyworld-tmp')]:
+            if stale.is_dir(): shutil.rmtree(stale)  # left by a killed export (the output's lock says no other process writes here)
+        tmp = tmp_path(out)
         _export(tmp, format, seeds, size, split, world, preview)
         _swap_in(tmp, out)
     what = 'images/, annotations/instances.json, annotations/captions.json' if format == 'coco' else \

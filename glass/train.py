@@ -9,8 +9,8 @@ __all__ = ['SOURCES', 'CACHE_DTYPES', 'GLASS_BUILDER', 'FLIP_KEYS', 'CKPT_RE', '
            'StepSampler', 'data_transform', 'train_dataset', 'val_dataset', 'val_protocol', 'flip_sample',
            'FlipDataset', 'LatentEncoder', 'cache_folder', 'CachedDataset', 'cached_dataset', 'WarmupCosine',
            'make_optimizer', 'EMA', 'list_checkpoints', 'latest_checkpoint', 'follow_umask', 'write_checkpoint',
-           'prune_checkpoints', 'trainable_state', 'load_trainable', 'rng_state', 'set_rng_state', 'LossModule',
-           'Callback', 'NonFiniteLoss', 'Learner', 'check_resume', 'resume_check', 'CorruptCheckpoint',
+           'prune_checkpoints', 'stale_saves', 'trainable_state', 'load_trainable', 'rng_state', 'set_rng_state',
+           'LossModule', 'Callback', 'NonFiniteLoss', 'Learner', 'check_resume', 'resume_check', 'CorruptCheckpoint',
            'read_checkpoint', 'CheckpointCB', 'ProgressCB', 'LogCB', 'log_row', 'start_wandb', 'CheckDataCB', 'CacheCB',
            'ValidateCB', 'train', 'tiny_run', 'note_source', 'run_preset', 'stage2_run', 'preset_table', 'how_sure',
            'hyperparameter_table', 'parse_model_args', 'set_model', 'train_cmd']
@@ -29,7 +29,7 @@ from fastcore.basics import patch, store_attr
 from fastcore.script import Param, bool_arg, store_true
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
-from .core import seed_everything, InputError, MissingInputError, progress
+from .core import seed_everything, InputError, MissingInputError, progress, to_json, tmp_path, TMP_TAG, torch_save
 from .data import ResizeCrop, collate
 from .encoder import FrozenEncoder, StaleCacheError, cache_features, describe_dataset, transform_params
 from .model import check_fields, check_range
@@ -169,6 +169,8 @@ class RunConfig:
         "Build from `to_dict()` output, naming any unknown or malformed field."
         if not isinstance(d, dict): raise InputError(f"a run config is a JSON object, got {type(d).__name__}")
         _check_keys(d, cls, 'RunConfig')
+        if 'model' in d and not isinstance(d['model'], dict):
+            raise InputError(f"RunConfig.model must be a mapping of GlassConfig fields (leave it out for the defaults), got {d['model']!r}")
         top = {k: d[k] for k in ('preset', 'model', 'builder', 'init_from', 'notes') if k in d}
         return cls(**top, data=_sub(DataConfig, d.get('data', {}), 'data'), train=_sub(TrainConfig, d.get('train', {}), 'train'))
 
@@ -183,7 +185,9 @@ def _sub(cls, d, where):
 # %% ../nbs/07_train.ipynb #0000000d
 def _write_text(path:Path, text:str):
     "Write `text` to `path` atomically (a temporary file, then `os.replace`)."
-    tmp = Path(path).with_name(Path(path).name + '.tmp'); tmp.write_text(text); os.replace(tmp, path)
+    tmp = tmp_path(path)  # unique to this process
+    try: tmp.write_text(text); os.replace(tmp, path)
+    except BaseException: tmp.unlink(missing_ok=True); raise  # a full disk: no half-written file left behind
 
 @patch
 def save(self:RunConfig, path): # a JSON file to write
@@ -502,21 +506,27 @@ def write_checkpoint(folder, # the checkpoint folder, e.g. `run/ckpt-000120`
                      tensors:dict, # file name -> object for `torch.save`
                      jsons:dict, # file name -> JSON-serialisable object (written last)
                      model=None): # a model (its `save_pretrained` folder), or a function writing one, as `model/`
-    "Write a checkpoint folder atomically (a `.tmp` folder, then `os.replace`)."
-    folder = Path(folder); tmp = folder.with_name(folder.name + '.tmp')
+    "Write a checkpoint folder atomically (a temporary folder of this process, then `os.replace`)."
+    folder = Path(folder); tmp = tmp_path(folder)
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    for name, obj in tensors.items(): torch.save(obj, tmp / name)
-    if model is not None: (model.save_pretrained if hasattr(model, 'save_pretrained') else model)(tmp / 'model')
-    for name, obj in jsons.items(): (tmp / name).write_text(json.dumps(obj, indent=2))
-    follow_umask(tmp)
+    try:
+        for name, obj in tensors.items(): torch_save(obj, tmp / name)
+        if model is not None: (model.save_pretrained if hasattr(model, 'save_pretrained') else model)(tmp / 'model')
+        for name, obj in jsons.items(): (tmp / name).write_text(to_json(obj, indent=2))
+        follow_umask(tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise  # a full disk: the earlier checkpoints stay, nothing half-written
     if folder.exists(): shutil.rmtree(folder)
     os.replace(tmp, folder)
     return folder
 
 def prune_checkpoints(out_dir, keep:int): # a run folder; how many of the newest to keep
-    "Delete all but the newest `keep` checkpoints and any `.tmp` leftovers."
+    "Delete all but the newest `keep` checkpoints and any leftovers of killed saves."
     for p in list_checkpoints(out_dir)[:-keep]: shutil.rmtree(p)
-    for p in Path(out_dir).glob('ckpt-*.tmp'): shutil.rmtree(p, ignore_errors=True)
+    for p in stale_saves(out_dir): shutil.rmtree(p, ignore_errors=True)
+
+def stale_saves(out_dir)->list:
+    "Temporary checkpoint folders left by killed saves (the run folder's lock says no other process is saving)."
+    return [*Path(out_dir).glob('ckpt-*.tmp'), *Path(out_dir).glob(f'.ckpt-*.{TMP_TAG}')]
 
 # %% ../nbs/07_train.ipynb #00000027
 def trainable_state(model) -> dict:
@@ -668,6 +678,13 @@ def resume_check(out_dir, run:RunConfig):
 # %% ../nbs/07_train.ipynb #cfecd86e
 class CorruptCheckpoint(InputError): "A checkpoint file that cannot be read or does not fit the run."
 
+def _sentences(msg:str, n:int=200)->str:
+    "A library's message, shortened to whole sentences of its first line within `n` characters (or cut at a word, marked '...')."
+    line = (msg.strip().splitlines() or [''])[0].strip()
+    if len(line) <= n: return line
+    cut = line[:n].rfind('. ')
+    return line[:cut + 1] if cut > 0 else line[:n].rsplit(' ', 1)[0] + ' ...'
+
 CKPT_FILES = ('run.json', 'state.json', 'trainable.pt', 'optimizer.pt', 'scheduler.pt', 'rng.pt')
 
 def read_checkpoint(ckpt) -> dict: # a checkpoint folder
@@ -675,7 +692,7 @@ def read_checkpoint(ckpt) -> dict: # a checkpoint folder
     out, ck = {}, Path(ckpt)
     for n in CKPT_FILES + (('ema.pt',) if (ck / 'ema.pt').exists() else ()):
         try: out[n] = json.loads((ck / n).read_text()) if n.endswith('.json') else torch.load(ck / n, map_location='cpu', mmap=True, weights_only=False)
-        except Exception as e: raise CorruptCheckpoint(f"{n}: {type(e).__name__}: {str(e)[:200]}") from e
+        except Exception as e: raise CorruptCheckpoint(f"{n}: {type(e).__name__}: {_sentences(str(e))}") from e
     try: out['run.json'] = RunConfig.from_dict(out['run.json'])
     except (ValueError, TypeError) as e: raise CorruptCheckpoint(f"run.json: {e}") from None
     return out
@@ -804,7 +821,7 @@ def fit(self:Learner, dataset, resume:bool=True):
         self.callback('before_data')  # check the data, build caches: nothing is written into out_dir before they succeed
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            for p in self.out.glob('ckpt-*.tmp'): shutil.rmtree(p, ignore_errors=True)  # left by a killed save
+            for p in stale_saves(self.out): shutil.rmtree(p, ignore_errors=True)  # left by a killed save
             self.run.save(self.out / 'run.json')
         self.acc.wait_for_everyone()
         self.model.train()
@@ -838,9 +855,11 @@ class CheckpointCB(Callback):
         l.acc.wait_for_everyone()
 
 def _write_atomic(dst:Path, write): # the folder to (re)place; a function that writes a folder given its path
-    "Write a folder with `write` into `dst.tmp`, then move it to `dst`."
-    tmp = dst.with_name(dst.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True)
-    write(tmp); follow_umask(tmp); shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
+    "Write a folder with `write` into a temporary folder of this process, then move it to `dst`."
+    tmp = tmp_path(dst); shutil.rmtree(tmp, ignore_errors=True)
+    try: write(tmp); follow_umask(tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    shutil.rmtree(dst, ignore_errors=True); os.replace(tmp, dst)
 
 # %% ../nbs/07_train.ipynb #0000003d
 class ProgressCB(Callback):
@@ -879,7 +898,7 @@ def _truncate_log(path:Path, step:int):
 
 def log_row(l:Learner, row:dict, images:dict=None):
     "Append `row` to `log.jsonl` and log it (and `images`: name -> file) to wandb."
-    with open(l.out / 'log.jsonl', 'a') as f: f.write(json.dumps(row) + '\n')
+    with open(l.out / 'log.jsonl', 'a') as f: f.write(to_json(row) + '\n')  # standard JSON: a NaN loss is null
     run = next((cb.run for cb in l.cbs if isinstance(cb, LogCB)), None)
     if run is None: return
     import wandb
@@ -1312,6 +1331,7 @@ def train_cmd(out_dir:Param("run folder: checkpoints, model/, log.jsonl, val/, w
     if print_config: print(json.dumps(run.to_dict(), indent=2)); return
     if out is None: raise InputError("OUT_DIR (the run folder) is required; only --print_config runs without it")
     if resume: resume_check(out, run)
+    if resume: check_run_folder(out, run.data.cache_dir)  # another command's folder is refused before anything is said
     if resume and latest_checkpoint(out) is None and os.environ.get('RANK', '0') == '0': print(f"glass train: no checkpoint in {out} to resume; starting the run from step 0", file=sys.stderr)
     l = train(run, out, resume=resume)
     logs = f"; wandb ({run.train.wandb}) logs in {out / 'wandb'}" if run.train.wandb != 'disabled' else ''

@@ -11,7 +11,7 @@ signals, tracebacks, what dependencies print at import) runs in subprocesses at 
 
 Placeholders in a case's strings: `{T}` is the case's folder, `{NAME}` a shared input of `World.BUILD`.
 """
-import hashlib, json, os, re, shutil, signal, subprocess, sys
+import hashlib, json, os, re, shutil, signal, subprocess, sys, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np, pytest, torch
@@ -414,7 +414,7 @@ TRAIN_CASES = table(
 
 EVAL = ['--preset', 'tinyworld', '--baseline', 'grid', '--n_slots', '4', '--out', '{T}/out']
 def eval_coco(name, msg, edit_json=None, edit_files=None, flags=(), pos=()):
-    return Case(name, ['eval', *pos, '--data', '{T}/coco', *EVAL, *flags], msg, coco(edit_json, edit_files))
+    return Case(name, ['eval', *pos, '--data', '{T}/coco', *EVAL, '--overwrite', 'True', *flags], msg, coco(edit_json, edit_files))  # may replace T/out: a failure keeps it
 
 EVAL_CASES = table(
     eval_coco('eval truncated image', 'truncated', edit_files=lambda d: truncated(first_image(d))),
@@ -517,7 +517,83 @@ COMPOSE_CASES = table(
          write('notes.txt', 'mine')),
 )
 
-ALL = GLASS_CASES + DEMO_CASES + CAPTION_CASES + GUIDANCE_CASES + TRAIN_CASES + EVAL_CASES + SEGMENT_CASES + COMPOSE_CASES
+# every number finite and in range, through one check before any work (issue 24): nan and inf for every float flag, a
+# trillion for every integer flag, of every command (the paths need not exist: nothing is read before the check)
+NUMBER_BASE = {'demo': ['{T}/demo'], 'tinyworld': ['{T}/tw'], 'eval': ['--data', '{T}/coco', '--out', '{T}/ev'], 'pretrain-tinyworld': ['{T}/st'],
+               'caption': ['{T}/imgs', '--out', '{T}/c.jsonl'], 'guidance': ['{T}/caps.jsonl', '{T}/gen'], 'train': ['{T}/run'],
+               'segment': ['{T}/ckpt', '{T}/imgs', '--out', '{T}/seg'], 'compose': ['{T}/ckpt', '{T}/a.png', '--out', '{T}/comp']}
+
+def _numeric_flags():
+    from fastcore.script import anno_parser
+    from glass.cli import get_command
+    for cmd in COMMANDS:
+        acts = anno_parser(get_command(cmd))._actions
+        yield cmd, [a.dest for a in acts if a.type is float], [a.dest for a in acts if a.type is int]
+
+NUMBER_CASES = table(
+    *[Case(f'{cmd} --{k} {v}', [cmd, *NUMBER_BASE[cmd], f'--{k}={v}'], f'--{k} {v}: must be a finite number')
+      for cmd, floats, _ in _numeric_flags() for k in floats for v in ('nan', 'inf', '-inf')],
+    *[Case(f'{cmd} --{k} 10**12', [cmd, *NUMBER_BASE[cmd], f'--{k}', str(10**12)], f'--{k} {10**12}: out of range; at most 2147483647')
+      for cmd, _, ints in _numeric_flags() for k in ints],
+    Case('train --seed 10**20', ['train', '{T}/run', '--seed', '99999999999999999999'], '--seed 99999999999999999999: out of range'),
+    Case('tinyworld --seed 10**20', ['tinyworld', '{T}/tw', '--seed', '99999999999999999999'], '--seed 99999999999999999999: out of range'),
+    Case('train config steps 10**12', TRAIN_CONFIG, 'TrainConfig.steps 1000000000000: out of range', tiny(lambda d: d['train'].update(steps=10**12)),
+         absent=['{T}/run']),
+    Case('train config lr NaN', TRAIN_CONFIG, 'TrainConfig.lr must be a finite number, got nan', tiny(lambda d: d['train'].update(lr=float('nan'))),
+         absent=['{T}/run']),
+    Case('train config lambda_diff Infinity', TRAIN_CONFIG, 'GlassConfig.lambda_diff must be a finite number, got inf',
+         tiny(lambda d: d['model'].update(lambda_diff=float('inf'))), absent=['{T}/run']),
+    Case('train config data.n 10**12', TRAIN_CONFIG, 'DataConfig.n 1000000000000: out of range', tiny(lambda d: d['data'].update(n=10**12)),
+         absent=['{T}/run']),
+    Case('compose --i -1', _compose('{ckpt}', '{a}', '--i=-1', '--steps', '1'), 'slot i=-1 out of range for K=4 slots', COMPOSE_OUT),
+)
+
+GOOD_EVAL = ['eval', '--data', '{coco}', '--preset', 'tinyworld', '--baseline', 'grid', '--n_slots', '4', '--n_show', '1', '--save_masks', 'True']
+
+def segmented(w, t):
+    "A finished `glass segment` folder T/out (seed 0) of the image a.png."
+    assert main(['segment', str(w.get('ckpt')), str(w.get('a')), '--out', str(t / 'out')]) == 0
+
+# outputs apart from inputs; finished results replaced only with the same settings or --overwrite True (issue 24)
+APART_CASES = table(
+    Case('segment --out inside the image folder', ['segment', '{ckpt}', '{T}/imgs', '--out', '{T}/imgs/out2'], 'lies inside the image folder {T}/imgs',
+         copy('imgs')),
+    Case('eval --out inside the dataset folder', ['eval', '--data', '{T}/coco', *EVAL[:-1], '{T}/coco/eval'], 'lies inside the dataset folder {T}/coco',
+         copy('coco')),
+    Case('eval rerun with other settings', [*GOOD_EVAL, '--out', '{T}/out', '--n_slots', '5'], 'holds a result made with other settings (n_slots)',
+         copy('good', 'out')),
+    Case('eval over a result of unknown settings', [*GOOD_EVAL, '--out', '{T}/out'], 'settings are not recorded (metrics.json)',
+         earlier('out', 'metrics.json')),
+    Case('segment rerun with other settings', ['segment', '{ckpt}', '{a}', '--out', '{T}/out', '--seed', '3'], 'holds a result made with other settings (seed)',
+         segmented),
+    Case('segment over masks of unknown settings', ['segment', '{ckpt}', '{a}', '--out', '{T}/out'], 'settings are not recorded (segment.json)',
+         earlier('out', 'a_masks.png')),
+)
+
+def composed(w, t):
+    "A finished `glass compose` folder T/out (seed 0, 1 step)."
+    assert main(['compose', str(w.get('ckpt')), str(w.get('a')), '--steps', '1', '--out', str(t / 'out')]) == 0
+
+def dangling_image(w, t):
+    "T/imgs: the shared images and a symlink z.png to a missing file."
+    shutil.copytree(w.get('imgs'), t / 'imgs'); os.symlink(t / 'missing.png', t / 'imgs' / 'z.png')
+
+SMALL_CASES = table(  # the smaller items of issue 24
+    eval_coco('eval iscrowd "yes"', 'iscrowd must be 0 or 1, got \'yes\'', lambda j: _first_ann(j).update(iscrowd='yes')),
+    Case('segment dangling image symlink', ['segment', '{ckpt}', '{T}/imgs', '--out', '{T}/o'], 'z.png is a symlink to a missing target',
+         dangling_image, absent=['{T}/o']),
+    Case('caption dangling image symlink', ['caption', '{T}/imgs', '--out', '{T}/c.jsonl', *CAPTION], 'z.png is a symlink to a missing target',
+         dangling_image, absent=['{T}/c.jsonl']),
+    Case('train config model null', TRAIN_CONFIG, 'RunConfig.model must be a mapping of GlassConfig fields', tiny(lambda d: d.update(model=None)),
+         absent=['{T}/run']),
+    Case("train --resume on another command's folder", ['train', '{T}/mine', '--resume', 'True', '--n', '16', '--steps', '1'],
+         'but no run.json: not a glass run', user_folder),
+    Case('compose rerun with other settings', _compose('{ckpt}', '{a}', '--steps', '1', '--seed', '3'), 'holds a result made with other settings (seed)',
+         composed),
+    Case('compose over a result of unknown settings', _compose('{ckpt}', '{a}', '--steps', '1'), 'settings are not recorded (compose.json)', COMPOSE_OUT),
+)
+
+ALL = GLASS_CASES + APART_CASES + SMALL_CASES + DEMO_CASES + CAPTION_CASES + GUIDANCE_CASES + TRAIN_CASES + EVAL_CASES + SEGMENT_CASES + COMPOSE_CASES + NUMBER_CASES
 
 @pytest.mark.parametrize('case', ALL)
 def test_fault(case, world, tmp_path, capsys):
@@ -628,11 +704,23 @@ SUCCESS = {
 
 NOT_YET = {}  # command: (why, the problems it explains) for success paths not yet clean; none left
 
+def _refuse(c): raise ValueError(f'{c} is not standard JSON')
+
+def nonstandard_json(folder:Path):
+    "(file, problem) for each .json / .jsonl file under `folder` that holds NaN or Infinity (Python's extension) or does not parse."
+    for p in sorted(folder.rglob('*.json*')):
+        if p.suffix not in ('.json', '.jsonl') or '/wandb/' in p.as_posix() or not p.is_file(): continue
+        try:
+            if p.suffix == '.json': json.loads(p.read_text(), parse_constant=_refuse)
+            else: [json.loads(l, parse_constant=_refuse) for l in p.read_text().splitlines() if l.strip()]
+        except ValueError as e: yield p, e
+
 def hygiene(r, out:Path) -> list:
     "What a success run should not do: print warnings, deprecations, tracebacks, dependency loading bars, blank lines; ignore the umask."
     problems = [f'{p} has mode {p.stat().st_mode & 0o777:o} under umask 022' for p in sorted(out.rglob('*'))
                 if p.is_file() and '/wandb/' not in p.as_posix() and p.stat().st_mode & 0o044 != 0o044][:3]
     problems += [l for l in r.stderr.splitlines() if NOISE.search(l)]
+    problems += [f'{p}: not standard JSON ({e})' for p, e in nonstandard_json(out)][:3]
     if '' in [l.strip() for l in r.stderr.splitlines()]: problems.append(f'a blank line in stderr: {r.stderr[-300:]!r}')
     if r.stdout.endswith('\n\n') or '\n\n\n' in r.stdout: problems.append(f'blank lines in stdout: {r.stdout[-300:]!r}')
     return problems
@@ -649,18 +737,18 @@ def test_success_exit_status_and_clean_stderr(cmd, world, tmp_path):
     assert not problems, problems
 
 def test_errors_in_a_process(world, tmp_path):
-    "A real process: exit status 2, one line on stderr, no traceback; --debug and GLASS_DEBUG=1 show it."
+    "A real process: exit status 2, one line on stderr, no traceback; --debug and GLASS_DEBUG=1 show it, with the same status."
     data = tmp_path / 'coco'; shutil.copytree(world.get('coco'), data); first_image(data).write_bytes(b'')
     r = glass_process('eval', '--data', data, '--preset', 'tinyworld', '--out', tmp_path / 'out')
     assert r.returncode == 2, r.stderr
     check_error(r.stderr, 'eval', 'empty, corrupt')
     assert not (tmp_path / 'out').exists()
     r = glass_process('eval', '--data', data, '--preset', 'tinyworld', '--out', tmp_path / 'out', '--debug')
-    assert r.returncode == 1 and 'Traceback' in r.stderr and 'InputError' in r.stderr
+    assert r.returncode == 2 and 'Traceback' in r.stderr and 'InputError' in r.stderr  # the same status with --debug
     r = glass_process('nope')
     assert r.returncode == 2 and r.stderr.startswith("glass: error: unknown command 'nope'") and 'Traceback' not in r.stderr
     r = glass_process('nope', env={**ENV, 'GLASS_DEBUG': '1'})
-    assert r.returncode == 1 and 'Traceback' in r.stderr and 'InputError' in r.stderr
+    assert r.returncode == 2 and 'Traceback' in r.stderr and 'InputError' in r.stderr
 
 def test_python_m_glass_train_prints_one_line(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'glass.train', str(tmp_path / 'run'), '--ema_decay', '2.0'], env=ENV,
@@ -683,17 +771,18 @@ from glass.cli import main
 sys.exit(main(sys.argv[2:]))
 '''
 
-@pytest.mark.parametrize('sig', ['SIGKILL', 'SIGINT'])
+@pytest.mark.parametrize('sig', ['SIGKILL', 'SIGINT', 'SIGTERM'])
 def test_eval_interrupted_keeps_earlier_results(sig, world, tmp_path):
     "`glass eval` killed (or stopped by Ctrl-C) half way through writes no metrics.json and leaves an earlier result as it was."
     out = tmp_path / 'out'; shutil.copytree(world.get('good'), out); before = digest(out)
     args = ['eval', '--data', world.get('coco'), '--preset', 'tinyworld', '--baseline', 'grid', '--n_slots', '4', '--batch_size', '1',
-            '--save_masks', 'True', '--out']
+            '--save_masks', 'True', '--overwrite', 'True', '--out']  # other settings than the earlier result's (n_show): replace it
     r = subprocess.run([sys.executable, '-c', INTERRUPT_AT, sig, *map(str, args), str(out)], env=ENV, capture_output=True, text=True, timeout=300)
     if sig == 'SIGKILL': assert r.returncode == -signal.SIGKILL, r.stderr
-    else:
-        assert r.returncode == 130, r.stderr
-        assert r.stderr.strip().splitlines()[-1] == 'glass eval: interrupted; run the same command again to continue', r.stderr
+    else:  # SIGTERM (kill PID, a scheduler) as Ctrl-C: one line, its own status
+        what, code = ('interrupted', 130) if sig == 'SIGINT' else ('terminated (SIGTERM)', 143)
+        assert r.returncode == code, r.stderr
+        assert r.stderr.strip().splitlines()[-1] == f'glass eval: {what}; run the same command again to continue', r.stderr
     after = digest(out)  # on failure: which files changed, and what the command said
     assert after == before, (sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))[:10], r.returncode, r.stderr[-3000:])
     r = subprocess.run([sys.executable, '-c', INTERRUPT_AT, sig, *map(str, args), str(tmp_path / 'new')], env=ENV, capture_output=True, text=True,
@@ -724,3 +813,204 @@ def test_guidance_killed_then_resumed_is_exact(world, tmp_path, capsys):
     assert rc == 0 and 'wrote 4 samples' in out, err
     assert glass_in_process(capsys, *[a or tmp_path / 'whole' for a in args])[0] == 0
     assert digest(tmp_path / 'killed') == digest(tmp_path / 'whole')
+
+# --- issue 24: two writers, the environment's faults, signals ----------------------------------------------------------
+
+HOLD = 'import sys, time\nfrom glass.core import output_lock\nwith output_lock(sys.argv[1], sys.argv[2] or None):\n    print("held", flush=True); time.sleep(120)\n'
+
+def _output_of(cmd, args):
+    "The output (and part) the `glass` command line `cmd args` writes, as `glass.cli.main` locks it."
+    from fastcore.script import anno_parser
+    from glass.cli import get_command, _output
+    a = vars(anno_parser(get_command(cmd)).parse_args(args))
+    return _output(cmd, a)
+
+@pytest.mark.parametrize('cmd', list(SUCCESS))
+def test_second_writer_is_refused_at_once(cmd, world, tmp_path, capsys):
+    "Every writing command, given an output another process is writing, is refused before any work, naming the output and the process."
+    from glass.cli import WRITES
+    assert set(WRITES) == set(COMMANDS)
+    args = [fill(a, world, tmp_path, {}) for a in SUCCESS[cmd]]
+    out, part = _output_of(cmd, args)
+    holder = subprocess.Popen([sys.executable, '-c', HOLD, out, part or ''], env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        before = digest(tmp_path)
+        rc, _, err = glass_in_process(capsys, cmd, *args)
+        assert rc == 2, err
+        check_error(err, cmd, f'{out}{f" (part {part})" if part else ""} is being written by another process (PID {holder.pid}: ')
+        assert digest(tmp_path) == before
+    finally: holder.kill(); holder.wait()
+
+def test_two_tinyworld_exports_then_a_killed_one(tmp_path):
+    "Two real `glass tinyworld` processes into one folder: the second is refused at once; after the first is killed (kill -9) its lock does not block."
+    d = tmp_path / 'D'
+    p = subprocess.Popen([GLASS, 'tinyworld', str(d), '--n', '3000'], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.time()
+        while not any(tmp_path.glob('.D.*.glass-tmp/images/*.png')):
+            assert p.poll() is None, p.stderr.read(); assert time.time() - t0 < 120; time.sleep(0.05)
+        r = glass_process('tinyworld', d, '--n', '3000')
+        assert r.returncode == 2, r.stderr
+        check_error(r.stderr, 'tinyworld', f'{d} is being written by another process (PID {p.pid}: glass tinyworld {d} --n 3000')
+    finally: p.kill(); p.wait()
+    r = glass_process('tinyworld', d, '--n', '3', '--overwrite', 'True')
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(tmp_path) == ['D'] and len(os.listdir(d / 'images')) == 3  # the killed run's work folder is gone
+
+def test_rerun_same_settings_or_overwrite(world, tmp_path, capsys):
+    "A finished eval or segment folder: the same settings run again (exit 0); other settings with --overwrite True replace it."
+    out = tmp_path / 'ev'
+    for extra in ([], [], ['--n_slots', '5', '--overwrite', 'True']):
+        rc, _, err = glass_in_process(capsys, *[fill(a, world, tmp_path, {}) for a in GOOD_EVAL], '--out', out, *extra)
+        assert rc == 0, err
+    assert json.loads((out / 'metrics.json').read_text())['settings']['n_slots'] == 5
+    seg = tmp_path / 'seg'
+    for extra in ([], [], ['--seed', '3', '--overwrite', 'True']):
+        rc, _, err = glass_in_process(capsys, 'segment', world.get('ckpt'), world.get('a'), '--out', seg, *extra)
+        assert rc == 0, err
+    assert json.loads((seg / 'segment.json').read_text())['settings']['seed'] == 3
+
+# --- the environment's faults: a full disk, a read-only folder, a dangling link (issue 24) --------------------------------
+
+def _tmp_left(folder:Path) -> list:
+    "Temporary files or folders of glass under `folder`."
+    return [p for p in folder.rglob('*') if 'glass-tmp' in p.name or p.name.endswith('.tmp') or '.tmp' in p.name]
+
+def _file_size_limit(limit:int):
+    "For a child process: writes past `limit` bytes fail with EFBIG (SIGXFSZ ignored, so the write raises instead of killing)."
+    def pre():
+        import resource
+        os.umask(0o022); signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return pre
+
+def check_fault(r, cmd, *fragments):
+    "One line naming the fault, exit 1, no traceback."
+    assert r.returncode == 1, (r.returncode, r.stderr[-3000:])
+    check_error(r.stderr, cmd, fragments[0])
+    for f in fragments[1:]: assert f in r.stderr.splitlines()[-1], r.stderr
+
+FULL_DISK = {  # command line, the limit in bytes: the outputs need more, Python and the inputs need no write beyond it
+    'eval': ([*GOOD_EVAL, '--out', '{T}/out', '--overwrite', 'True'], 4000),
+    'tinyworld': (['tinyworld', '{T}/out', '--n', '4', '--overwrite', 'True'], 3000),
+    'train': (['train', '{T}/out', '--config', '{toy.json}', '--resume', 'True', '--steps', '5'], 10000),
+}
+
+@pytest.mark.parametrize('cmd', list(FULL_DISK))
+def test_full_disk(cmd, world, tmp_path):
+    "A write that fails for lack of space (a file-size limit) ends the command with one line naming the output and the cause, exit 1; the earlier result stays as it was, no temporary file is left."
+    argv, limit = FULL_DISK[cmd]
+    earlier = {'eval': 'good', 'tinyworld': None, 'train': 'toy'}[cmd]
+    if earlier: shutil.copytree(world.get(earlier), tmp_path / 'out')
+    else: assert glass_process('tinyworld', tmp_path / 'out', '--n', '2', '--preview', 'False').returncode == 0
+    before = digest(tmp_path / 'out')
+    args = [fill(a, world, tmp_path, {}) for a in argv]
+    r = subprocess.run([GLASS, *args], capture_output=True, text=True, env=ENV, timeout=600,
+                       preexec_fn=_file_size_limit(limit))
+    check_fault(r, cmd, 'File too large (a file-size limit')
+    if cmd != 'train': assert digest(tmp_path / 'out') == before, 'the earlier result changed'
+    else:  # the run's finished checkpoints and model stay; run.json says --steps 5, the log holds the steps run since (a resume rewinds it)
+        after = digest(tmp_path / 'out')
+        assert set(k for k in before if after.get(k) != before[k]) <= {'log.jsonl', 'run.json'}
+    assert not _tmp_left(tmp_path), _tmp_left(tmp_path)
+
+def _can_mount_read_only() -> bool:
+    try: return subprocess.run(['unshare', '-m', 'sh', '-c', 'mount --bind -o ro /tmp /tmp && ! touch /tmp/.glass-ro-probe'],
+                               capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError): return False
+
+RO_MOUNT = _can_mount_read_only()
+
+@pytest.mark.skipif(not RO_MOUNT, reason='needs `unshare -m` and `mount --bind -o ro` (root in a container that allows mount namespaces)')
+@pytest.mark.parametrize('cmd', list(SUCCESS))
+def test_read_only_output(cmd, world, tmp_path):
+    """Every writing command whose output lies in a read-only folder says so on one line, exit 1, before any work.
+
+    Tests run as root, whom file modes do not stop: the folder is a read-only bind mount in a mount namespace of the
+    command's own (`unshare -m`), a read-only file system even for root, gone when the command ends."""
+    ro = tmp_path / 'ro'; ro.mkdir(); (ro / 'mine.txt').write_text('mine')
+    args = [fill(a, world, tmp_path, {}) for a in SUCCESS[cmd]]
+    out, _ = _output_of(cmd, args)
+    args = [a.replace(out, str(ro / 'sub' / Path(out).name)) if a == out else a for a in args]  # under a read-only parent
+    r = subprocess.run(['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', str(ro), GLASS, cmd, *args],
+                       capture_output=True, text=True, env=ENV, timeout=600)
+    check_fault(r, cmd, f'{ro}: cannot write here: Read-only file system')
+    assert os.listdir(ro) == ['mine.txt']
+
+@pytest.mark.parametrize('cmd', ['eval', 'tinyworld', 'segment', 'train'])
+def test_dangling_symlink_output(cmd, world, tmp_path, capsys):
+    "An output that is a symlink to a missing folder: one line naming it, exit 1, before any work; the link stays as it was."
+    args = [fill(a, world, tmp_path, {}) for a in SUCCESS[cmd]]
+    out, _ = _output_of(cmd, args)
+    os.symlink(tmp_path / 'gone', out)
+    rc, _, err = glass_in_process(capsys, cmd, *args)
+    assert rc == 1, err
+    check_error(err, cmd, f'{out}: a symlink to a missing target')
+    assert os.readlink(out) == str(tmp_path / 'gone') and not (tmp_path / 'gone').exists()
+
+def test_symlinked_output_stays_a_symlink(tmp_path):
+    "`glass tinyworld link --overwrite True`, `link` a symlink to an export: the export it points to is replaced, the link stays."
+    real = tmp_path / 'real'
+    assert glass_process('tinyworld', real, '--n', '2', '--size', '32').returncode == 0
+    os.symlink(real, tmp_path / 'link')
+    r = glass_process('tinyworld', tmp_path / 'link', '--n', '3', '--size', '48', '--overwrite', 'True')
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / 'link').is_symlink() and os.readlink(tmp_path / 'link') == str(real)
+    assert len(os.listdir(real / 'images')) == 3 and sorted(os.listdir(tmp_path)) == ['link', 'real']
+
+def test_debug_keeps_the_exit_status(world, tmp_path):
+    "An environment fault exits 1 and an input error 2, with or without --debug (which adds the traceback)."
+    os.symlink(tmp_path / 'gone', tmp_path / 'link')
+    for extra, env in (([], ENV), (['--debug'], ENV), ([], {**ENV, 'GLASS_DEBUG': '1'})):
+        r = glass_process('tinyworld', tmp_path / 'link', '--n', '2', *extra, env=env)
+        assert r.returncode == 1 and ('Traceback' in r.stderr) == (extra != [] or env is not ENV), r.stderr
+        r = glass_process('tinyworld', tmp_path / 'new', '--n', '0', *extra, env=env)
+        assert r.returncode == 2 and ('Traceback' in r.stderr) == (extra != [] or env is not ENV), r.stderr
+
+INTERRUPT_TRAIN = '''
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import glass.train
+calls, write = [], glass.train.write_checkpoint
+def interrupted(*a, **k):
+    r = write(*a, **k); calls.append(1)
+    if len(calls) == 2: os.kill(os.getpid(), getattr(signal, sys.argv[1]))  # after the second checkpoint
+    return r
+glass.train.write_checkpoint = interrupted
+from glass.cli import main
+sys.exit(main(sys.argv[2:]))
+'''
+
+@pytest.mark.parametrize('sig', ['SIGINT', 'SIGTERM'])
+def test_train_interrupted_advice_works(sig, tmp_path):
+    "`glass train` stopped by Ctrl-C or SIGTERM says which command continues it (with --resume True), and that command does."
+    import shlex
+    from glass.train import latest_checkpoint
+    toy_config(steps=6, keep_last=2).save(tmp_path / 'toy.json')
+    r = subprocess.run([sys.executable, '-c', INTERRUPT_TRAIN, sig, 'train', str(tmp_path / 'run'), '--config', str(tmp_path / 'toy.json')],
+                       env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == (130 if sig == 'SIGINT' else 143), r.stderr[-3000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith('glass train: ' + ('interrupted' if sig == 'SIGINT' else 'terminated (SIGTERM)') + '; to continue, run: glass train '), last
+    advice = shlex.split(last.split('to continue, run: ', 1)[1])
+    assert advice[-2:] == ['--resume', 'True']
+    r = glass_process(*advice[1:])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert latest_checkpoint(tmp_path / 'run').name == 'ckpt-000006'
+
+def test_resume_refusal_says_nothing_first(tmp_path, capsys):
+    "`glass train --resume True` on a folder that is not a run: the refusal is the only line (no 'starting from step 0' before it)."
+    (tmp_path / 'mine').mkdir(); (tmp_path / 'mine' / 'notes.txt').write_text('mine')
+    rc, _, err = glass_in_process(capsys, 'train', tmp_path / 'mine', '--resume', 'True', '--n', '16', '--steps', '1')
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+
+def test_short_polygon_is_said(world, tmp_path, capsys):
+    "A polygon of 2 points scores as an empty mask (as COCO's tools do), and `glass eval` says so."
+    d = tmp_path / 'coco'; shutil.copytree(world.get('coco'), d)
+    a = d / 'annotations' / 'instances.json'; j = json.loads(a.read_text())
+    _first_ann(j)['segmentation'] = [[1, 1, 5, 5]]; a.write_text(json.dumps(j))
+    rc, _, err = glass_in_process(capsys, 'eval', '--data', d, *[fill(x, None, tmp_path, {}) for x in EVAL])
+    assert rc == 0, err
+    assert 'glass eval: note: 1 annotation(s) of' in err and 'fewer than 3 points, scored as empty masks' in err, err
+    assert json.loads((tmp_path / 'out' / 'metrics.json').read_text())['dataset_check']['short_polygons'] == 1

@@ -84,7 +84,7 @@ def test_overwrite_and_killed_reexport(tmp_path):
     # a long re-export at another size, killed half-way: the old export stays whole
     p = subprocess.Popen([*GLASS, 'tinyworld', str(d), '--n', '3000', '--size', '64', '--overwrite', 'True'], env=ENV,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    work, t0 = tmp_path / '.coco.tinyworld-tmp' / 'images', time.time()
+    work, t0 = tmp_path / f'.coco.{p.pid}.glass-tmp' / 'images', time.time()  # temporary names carry the process id
     try:
         while not (work.is_dir() and len(os.listdir(work)) > 50):
             assert p.poll() is None, 'the export ended before it was killed'

@@ -42,5 +42,5 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     for k in wa: assert torch.equal(wa[k], wb[k]), k
     assert any(not torch.equal(wa[k], at_kill[k]) for k in wa), 'training after the kill changed nothing'
     for x, y in zip(_load(a, 'ema.pt')['shadow'], _load(b, 'ema.pt')['shadow']): assert torch.equal(x, y)
-    assert not list(tmp_path.glob('*/ckpt-*.tmp'))
+    assert not list(tmp_path.glob('*/ckpt-*.tmp')) and not list(tmp_path.glob('*/.ckpt-*.glass-tmp'))
     assert len(list_checkpoints(tmp_path / 'killed')) == 2
