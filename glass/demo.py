@@ -9,11 +9,11 @@ __all__ = ['QUICK', 'DEMO_WORLD', 'GLASS_WEIGHTS', 'MODELS', 'STAGE2', 'MASK_REC
            'save_figure', 'Stages', 'guidance_rows', 'guidance_done', 'make_guidance', 'build_cache', 'cache_transform',
            'CachedSamples', 'save_cache', 'demo_run', 'trained', 'export_test', 'model_protocol', 'evaluate_model',
            'oracle_metrics', 'evaluate_baseline', 'export_real', 'stage2_demo_run', 'model_inputs', 'pixel_error',
-           'reconstructions', 'generation_scores', 'chosen_object', 'match_slot', 'change_in_out', 'edit_scenes',
-           'edit_summary', 'part_binding', 'binding_shares', 'image_rows', 'panel_grid', 'outlined', 'id_image',
-           'pseudo_mask_figure', 'test_images', 'edit_figure', 'binding_figure', 'metrics_table', 'goals', 'checks',
-           'report_md', 'summary_json', 'train_preset', 'train_stage2', 'forget', 'demo_command', 'check_demo', 'demo',
-           'demo_cmd']
+           'reconstructions', 'colour_error', 'generation_scores', 'chosen_object', 'match_slot', 'change_in_out',
+           'edit_scenes', 'edit_summary', 'part_binding', 'binding_shares', 'image_rows', 'panel_grid', 'outlined',
+           'id_image', 'pseudo_mask_figure', 'test_images', 'edit_figure', 'binding_figure', 'metrics_table', 'goals',
+           'checks', 'report_md', 'summary_json', 'train_preset', 'train_stage2', 'forget', 'demo_command',
+           'check_demo', 'demo', 'demo_cmd']
 
 # %% ../nbs/13_demo.ipynb #00000002
 import json, os, shutil, textwrap, time
@@ -321,14 +321,29 @@ def reconstructions(models:dict, # name -> GLASS
         out[n] = torch.cat([reconstruct(m, xb, b.sample_steps, b.cfg_scale, generator=g) for xb in x.split(b.eval_batch)])
     return out
 
+def colour_error(fake:torch.Tensor, real:torch.Tensor, # (n, 3, H, W) images in [0, 1]
+                 instances:torch.Tensor): # (n, H, W) object ids of `real`, 0 background
+    "Mean over the objects of `real` of the distance between their mean colours in `fake` and in `real`, inside each object's mask: grey levels (0-255), mean absolute difference over R, G, B."
+    errs = []
+    for f, r, ids in zip(fake.float(), real.float(), instances):
+        for i in ids.unique():
+            if i == 0: continue
+            m = ids == i
+            errs.append(float((f[:, m].mean(1) - r[:, m].mean(1)).abs().mean() * 255))
+    return sum(errs) / len(errs) if errs else None
+
 def generation_scores(encoder, # the frozen encoder (a `glass.encoder.DinoEncoder`)
                       real:torch.Tensor, reference:torch.Tensor, # (n, 3, H, W) inputs and other real scenes
-                      fakes:dict, image_size:int): # name -> (n, 3, H, W) decodes of `real`
-    "Encoder Frechet distance and pixel error of each set of decodes against the inputs (the reference: other real scenes, which share no content with them)."
+                      fakes:dict, image_size:int, # name -> (n, 3, H, W) decodes of `real`
+                      instances:torch.Tensor=None): # (n, H, W) object ids of `real`: adds each set's `colour_error`
+    "Encoder Frechet distance, pixel error (and object colour error) of each set of decodes against the inputs (the reference: other real scenes, which share no content with them)."
     from glass.tasks import encoder_frechet_distance
     fd = lambda x: round(encoder_frechet_distance(encoder, real, x, image_size), 3)
-    return {'other test scenes': dict(fd=fd(reference), pixel_error=round(pixel_error(reference, real), 2)),
-            **{n: dict(fd=fd(f), pixel_error=round(pixel_error(f, real), 2)) for n, f in fakes.items()}}
+    def row(x):
+        r = dict(fd=fd(x), pixel_error=round(pixel_error(x, real), 2))
+        if instances is not None: r['colour_error'] = None if (c := colour_error(x, real, instances)) is None else round(c, 2)
+        return r
+    return {'other test scenes': row(reference), **{n: row(f) for n, f in fakes.items()}}
 
 # %% ../nbs/13_demo.ipynb #8d00b8a0
 def chosen_object(instance:torch.Tensor): # (H, W) instance ids, 0 background
@@ -530,6 +545,10 @@ def checks(gen:dict, # `generation_scores`: decodes -> fd, pixel_error
         out.append((f'{m}: stage 2 decodes closer to their inputs than stage 1 (encoder FD)', f"{s1['fd']:.2f} -> {s2['fd']:.2f}", s2['fd'] < s1['fd']))
         out.append((f'{m}, stage 2: decodes resemble their inputs (pixel error at most {RESEMBLE:g} x that of unrelated test scenes)',
                     f"{_num(s2['pixel_error'])} vs {_num(ref)}", known(ref) and s2['pixel_error'] <= RESEMBLE * ref))
+        if 'colour_error' in s2:  # measured since the object colour check exists (older generation.json files lack it)
+            cr, c2 = gen['other test scenes'].get('colour_error'), s2['colour_error']
+            out.append((f"{m}, stage 2: objects keep their colour (mean colour error inside each object's mask at most {RESEMBLE:g} x that of unrelated test scenes)",
+                        f"{_num(c2)} vs {_num(cr)}", known(cr, c2) and c2 <= RESEMBLE * cr))
     e = edits.get(MODELS['glass'], {})
     for k, what in (('removed', "removing the object's slot changes the object's region"),
                     ('added', "adding another scene's object slot changes that object's region")):
@@ -588,7 +607,7 @@ def report_md(res:dict, binding:dict, gen:dict, edits:dict, seconds:dict, b:Demo
     smoke = '\n**A `--quick` smoke run: tiny sizes and a few steps; its numbers measure nothing.**\n' if '--quick' in command else ''
     rows = lambda rs: '\n'.join(f"| {g} | {v} | {'met' if ok else '**missed**'} |" for g, v, ok in rs)
     gl, ck = goals(res), checks(gen, edits)
-    gen_rows = '\n'.join(f"| {k} | {_num(v['fd'], '{:.3f}')} | {_num(v['pixel_error'])} |" for k, v in gen.items())
+    gen_rows = '\n'.join(f"| {k} | {_num(v['fd'], '{:.3f}')} | {_num(v['pixel_error'])} | {_num(v.get('colour_error'))} |" for k, v in gen.items())
     ed_rows = '\n'.join(f"| {k} | {v['n']} | {_num(v['matched_iou'], '{:.2f}')} | {_num(v['object_slots'], '{:.2f}')} | {_num(v['removed_inside'])} | "
                         f"{_num(v['removed_outside'])} | {_num(v['added_inside'])} | {_num(v['added_outside'])} |" for k, v in edits.items())
     caps = _caption(b, gen and b.n_gen, seed)
@@ -649,8 +668,8 @@ the inputs, a level that shares no content with them; the second: the inputs enc
 the best any decoder through it can do). Pixel error: mean absolute difference from the input, grey levels (0-255). Stage 2:
 {b.stage2_steps} steps at batch {b.batch_size} (peak learning rate {b.stage2_lr:g}) on {b.n_real} real TRAIN scenes, whole UNet, slot attention frozen (`glass.train.stage2_run`){sm}.
 
-| decodes | encoder FD | pixel error |
-| --- | --- | --- |
+| decodes | encoder FD | pixel error | object colour error |
+| --- | --- | --- | --- |
 {gen_rows}
 
 ## Edits (after stage 2)
@@ -703,12 +722,12 @@ VAE_FLOOR = 'the inputs through the VAE (encode, decode)' # the reconstruction t
 def _generation(out:Path, rep:Path, coco:Path, b:DemoBudget, seed:int):
     "Reconstruct the first `n_gen` test scenes with every decoder-bearing model after stage 1 and 2; write the scores and the figure."
     models = {f'{MODELS[p]}, stage {s}': _load(out / 'runs' / (p if s == 1 else f'{p}-stage2')) for p in STAGE2 for s in (1, 2)}
-    images, _ = test_images(coco, b.n_gen)
+    images, inst = test_images(coco, b.n_gen)
     reference, _ = test_images(coco, b.n_gen, start=b.n_gen)
     fakes = reconstructions(models, images, b, seed)
     dec = next(iter(models.values())).decoder
     with torch.no_grad(): floor = dec.decode_latents(dec.encode_latents(images))  # what the VAE alone keeps: no decoder through it does better
-    scores = generation_scores(next(iter(models.values())).encoder, images, reference, {VAE_FLOOR: floor, **fakes}, b.image_size)
+    scores = generation_scores(next(iter(models.values())).encoder, images, reference, {VAE_FLOOR: floor, **fakes}, b.image_size, inst)
     save_figure(image_rows({'input': images[:b.n_show], **{k: v[:b.n_show] for k, v in fakes.items()}}), rep / 'figures' / 'reconstructions.png')
     write_text(rep / 'generation.json', to_json(dict(n=len(images), steps=b.sample_steps, cfg_scale=b.cfg_scale, scores=scores), indent=1))
 
