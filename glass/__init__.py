@@ -14,6 +14,13 @@ This file is written by hand (nbdev only keeps `__version__` in step); the modul
 """
 __version__ = "0.0.1"
 
+import os as _os
+# OpenMP threads that wait for work sleep at once instead of spinning: on a busy machine spinning threads burn the CPU
+# the others need (bench/demo_threads.py: at load 9, five training steps took 265 s and 49 CPU-s with libgomp's
+# default policy, 39 s and 9.4 CPU-s with PASSIVE). Read when torch loads, so it applies when glass is imported before
+# torch (the `glass` command always is); a policy the user set is kept.
+_os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 _LAZY = {  # name -> the module that defines it ('module:attribute' where the name differs)
     **dict.fromkeys(('GLASS', 'GlassConfig', 'tiny_config'), 'glass.model'),
     **dict.fromkeys(('load_model', 'Segmenter', 'segment_images'), 'glass.tasks'),
