@@ -109,7 +109,7 @@ class Sample(TypedDict, total=False):
     caption: str; captions: list; image_id: object
 
 # %% ../nbs/00_core.ipynb #1e3a783e
-from .cli import InputError, MissingInputError  # defined with the command line, which imports nothing heavy
+from .errors import InputError, MissingInputError  # defined in glass.errors, which imports nothing heavy (the command line reads them before torch)
 _all_ = ['InputError', 'MissingInputError']
 
 # %% ../nbs/00_core.ipynb #5c2f48f3
@@ -392,7 +392,7 @@ def output_lock(path, # the output folder or file a command writes
     finally: lock.release()
 
 # %% ../nbs/00_core.ipynb #df286a64
-from .cli import INT_MAX, check_number, check_numbers  # defined with the command line, which checks every flag before importing torch
+from .errors import INT_MAX, check_number, check_numbers  # defined in glass.errors: the command line checks every flag with them before importing torch
 
 # %% ../nbs/00_core.ipynb #332569c8
 def json_safe(x):
