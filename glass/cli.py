@@ -120,7 +120,7 @@ CHECKS = { # command -> (kind, argument, parameter, the command's own message fo
                   ('choice', 'split', ('train', 'val', 'test'), "unknown split {v!r}; choose one of train, val, test (--split, --seed, --n)")],
     'eval': [('required', 'data', None, '--data DIR is required'),
              ('exists', 'data', None, 'dataset folder not found: {v}'),
-             ('choice', 'task', ('discovery', 'semseg'), "unknown task {v!r}; choose one of discovery, semseg"),
+             ('choice', 'task', ('discovery', 'semseg', 'generation', 'properties'), "unknown task {v!r}; choose one of discovery, semseg, generation, properties"),
              ('choice', 'format', ('coco', 'voc'), "unknown --format {v!r}; choose one of coco, voc"),
              ('choice', 'baseline', ('kmeans', 'grid'), "unknown baseline {v!r}; choose one of kmeans, grid"),
              ('dir', 'ckpt', None, 'checkpoint folder not found: {v}')],
@@ -135,8 +135,9 @@ CHECKS = { # command -> (kind, argument, parameter, the command's own message fo
               ('dir', 'init_from', ('preset', 'config'), 'init_from={v}: no such folder'),  # with those, their own checks come first
               ('required', 'out_dir', 'print_config', 'OUT_DIR (the run folder) is required; only --print_config runs without it')],
     'segment': [('dir', 'ckpt', None, 'checkpoint folder not found: {v}'), ('exists', 'src', None, 'image not found: {v}')],
-    'compose': [('at_least', 'steps', 1, '--steps {v}: at least 1 sampler step (0 would write the undenoised noise)'),
-                ('choice', 'op', ('remove', 'add', 'swap'), "--op {v!r}; choose one of remove, add, swap"),
+    'compose': [('choice', 'settings', ('ours', 'released'), "--settings {v!r}; choose one of ours, released"),
+                ('at_least', 'steps', 1, '--steps {v}: at least 1 sampler step (0 would write the undenoised noise)'),
+                ('choice', 'op', ('remove', 'add', 'swap', 'zero', 'replace'), "--op {v!r}; choose one of remove, add, swap, zero, replace"),
                 ('dir', 'ckpt', None, 'checkpoint folder not found: {v}'),
                 ('exists', 'img_a', None, 'image file not found: {v}'), ('exists', 'img_b', None, 'image file not found: {v}')],
 }
