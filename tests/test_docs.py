@@ -85,12 +85,12 @@ def test_prev_next_and_search_index(site):
     assert order[:3] == ['index.html', 'overview.html', 'core.html'] and len(order) == len(check_site.expected_pages(ROOT))
     from bs4 import BeautifulSoup
     core = BeautifulSoup((out/'core.html').read_text(), 'html.parser')
-    assert [a['href'] for a in core.select('nav.page-nav a')] == ['overview.html', 'data.html']
-    assert core.select_one('nav.page-nav a[rel=next] .page-nav-title').get_text() == 'Data'
+    assert [a['href'] for a in core.select('nav.page-nav a')] == ['overview.html', 'errors.html']
+    assert core.select_one('nav.page-nav a[rel=next] .page-nav-title').get_text() == 'Errors'
     entry = json.loads((out/'pagefind'/'pagefind-entry.json').read_text())
     assert sum(l['page_count'] for l in entry['languages'].values()) == len(order)
     # a page whose links are wrong is caught
-    bad = BeautifulSoup(str(core).replace('href="data.html" rel="next"', 'href="tinyworld.html" rel="next"'), 'html.parser')
+    bad = BeautifulSoup(str(core).replace('href="errors.html" rel="next"', 'href="tinyworld.html" rel="next"'), 'html.parser')
     assert any('next link' in p for p in check_site.reader_checks(out, {out/'core.html': bad}, ROOT))
 
 def test_maths_rendered(site):
