@@ -117,12 +117,10 @@ def train_variant(out:Path, name:str, v:dict, sd:Path, n_val:int, quick:bool, vi
                 train_seconds=round(secs, 1), train_cpu_seconds=round(cpus, 1), threads=torch.get_num_threads(),
                 load=round(os.getloadavg()[0], 2))
 
-def frame(out:Path, sd:Path, n_val:int):
+def frame(sd:Path, n_val:int):
     "The no-learning baselines and the patch oracle on the same VAL scenes."
     from glass.tinyworld import TinyWorld
     from glass.evaluate import evaluate, get_protocol, BASELINES
-    from glass.foundation import patch_features
-    from glass.core import resolve_weights
     b = D.demo_budget(False)
     ds = TinyWorld('val', n=n_val, world=D.DEMO_WORLD)
     r = {}
@@ -173,7 +171,7 @@ def main(out:str, # a working folder (guidance, caches, runs)
         res = {**read(), k: v}  # another process may have added variants
         res_path.parent.mkdir(parents=True, exist_ok=True); res_path.write_text(json.dumps(res, indent=1) + '\n')
     if 'frame' not in read() or (only and 'frame' in names):
-        put('frame', dict(n_val=n_val, **frame(out, sd, n_val))); print('frame', read()['frame'], flush=True)
+        put('frame', dict(n_val=n_val, **frame(sd, n_val))); print('frame', read()['frame'], flush=True)
     for n in names:
         if n == 'frame': continue
         v = VARIANTS[n]

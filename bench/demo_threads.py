@@ -1,7 +1,7 @@
 """Why the demo slows down on a busy machine: torch's CPU threads and OpenMP's spin-waiting, measured.
 
     python bench/demo_threads.py                 # the machine as it is
-    python bench/demo_threads.py --busy 2        # plus 2 busy-looping processes (a load of about 2 more)
+    python bench/demo_threads.py --busy_procs 2  # plus 2 busy-looping processes (a load of about 2 more)
 
 Each setting runs in a fresh process (OpenMP reads its environment when torch is loaded) and times the demo's two
 heaviest kinds of work: `steps` optimiser steps of the demo's GLASS model (batch 32, the shipped parts-world
