@@ -134,6 +134,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
              guidance_scale:float=1.3, # generation: classifier-free guidance (the released script: 1.3, against the empty prompt)
              gen_batch:int=64, # generation: images per batch; each batch's generator is seeded anew (the released script: 64)
              gen_seed:int=42, # generation: that seed (the released script: 42)
+             inception:str=None, # generation: FID Inception-v3 weights file (torch-fidelity's weights-inception-2015-12-05-6726825d.pth; needs torchmetrics and torch-fidelity); default no FID
              train_data:str=None, # properties: the labelled folder the probes train on (same --format, --images, --ann; VOC: --train_split)
              train_split:str='train', # properties: VOC image set of --train_data
              probe_hidden:int=0, # properties: 0 a linear probe, else a 2-layer MLP of this width
@@ -143,7 +144,8 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
     settings = {k: v for k, v in locals().items() if k not in ('out', 'overwrite', 'device', 'check_data', 'batch_size')}  # recorded in metrics.json
     _check_flags(batch_size, n_show, n_slots, resolution, image_size, crop, out, format, task, save_masks)
     if task == 'semseg': _check_semseg(vocab, noise_level)
-    if task == 'generation': _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch)
+    if inception is not None and not Path(inception).exists(): raise MissingInputError(f"--inception: FID unavailable: Inception weights {inception} not found")
+    if task == 'generation': _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch, inception)
     if task == 'properties' and (ckpt is None or train_data is None): raise InputError("--task properties needs a checkpoint and --train_data (the probes' training folder)")
     device, _ = pick_device(device), check_dtype(dtype)
     if data is None: raise InputError("--data DIR is required")
@@ -160,7 +162,7 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
         return _properties(ckpt, open_dataset(train_data, format, train_split, images, ann, captions), ds, proto, probe_hidden, batch_size, seed,
                            encoder, sd, device, dtype, out, dict(data=str(data), train_data=str(train_data), format=format, checkpoint=str(ckpt), settings=settings))
     if task == 'generation':
-        return _generation(ckpt, ds, n_images, steps, guidance_scale, gen_batch, gen_seed, encoder, sd, device, dtype, out,
+        return _generation(ckpt, ds, n_images, steps, guidance_scale, gen_batch, gen_seed, inception, encoder, sd, device, dtype, out,
                            dict(data=dict(folder=str(data), format=format), dataset_check=summary, checkpoint=str(ckpt), device=device, settings=settings))
     model, glass_model, source = _model(ckpt, baseline, proto.num_slots, mask_source, seed, encoder, sd, device, dtype)
     if glass_model is not None and image_size is None: image_size = glass_model.config.image_size
@@ -179,20 +181,24 @@ def eval_cmd(ckpt:Param('a checkpoint folder: ours or a released GLASS one (opti
     print(json.dumps({k: _json_safe(res[k]) for k in ('fg_ari', 'ari', 'mbo_i', 'mbo_c', 'miou_i', 'miou_c', 'object_recovery', 'corloc', 'n_images')}))
     print(f'wrote {Path(out) / "metrics.json"}' + (f', {Path(out) / "masks"}/' if save_masks else '') + f' and {Path(out) / "masks.png"}')
 
-def _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch):
+def _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch, inception=None):
     "Refuse `--task generation` flags that cannot work, before anything is loaded."
     if ckpt is None: raise InputError("--task generation needs a checkpoint with a diffusion decoder (a stage-2 model)")
     for name, v in (('--n_images', n_images), ('--steps', steps), ('--gen_batch', gen_batch)):
         if v < 1: raise InputError(f"{name} {v}: must be at least 1")
     if guidance_scale < 1: raise InputError(f"--guidance_scale {guidance_scale}: at least 1 (1: no guidance)")
+    if inception is not None:
+        from glass.tasks import fid_status
+        ok, msg = fid_status(inception)
+        if not ok: raise (MissingInputError if 'not found' in msg else InputError)(f"--inception: {msg}")
 
-def _generation(ckpt, ds, n, steps, guidance_scale, batch, seed, encoder, sd, device, dtype, out, info):
+def _generation(ckpt, ds, n, steps, guidance_scale, batch, seed, inception, encoder, sd, device, dtype, out, info):
     "The `--task generation` branch of `eval_cmd`: decode the first `n` images from their slots; write them, the real ones and metrics.json."
     from glass.tasks import generation_task
     from glass.core import to_pil
     model = load_model(ckpt, device, encoder=encoder, sd=sd, dtype=dtype)
     if model.decoder is None: raise InputError(f"{ckpt} has no diffusion decoder: --task generation decodes slots with one")
-    res, real, fake = generation_task(model, ds, n, steps, guidance_scale, 'dpm', batch, seed, progress=True)
+    res, real, fake = generation_task(model, ds, n, steps, guidance_scale, 'dpm', batch, seed, progress=True, inception=inception)
     o = Path(out)
     for name, ims in (('generated', fake), ('real', real)):
         (o / name).mkdir(parents=True, exist_ok=True)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json, time
 from dataclasses import asdict
 from pathlib import Path
-import torch
+import numpy as np, torch
 from fastcore.script import call_parse
 from .core import (quiet_hub, InputError, MissingInputError, to_json, stale_tmp, progress as progress_bar, random_weights, part_source, build_random,
                         resolve_weights, get_dtype, check_dtype, pick_device)
 
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'sample_files', 'guidance_settings', 'write_guidance', 'GuidanceDataset', 'load_pipeline',
+__all__ = ['SCHEDULERS', 'sample_files', 'guidance_settings', 'real_image', 'write_guidance', 'GuidanceDataset', 'load_pipeline',
            'set_scheduler', 'guidance_cmd', 'COCO_CLASSES', 'COCO_SYNONYMS', 'VOC_CLASSES', 'VOC_SYNONYMS',
            'VOC_PROMPT_NAMES', 'IRREGULAR_PLURALS', 'TINY_CLASSES', 'PHRASE_STOPS', 'plural', 'Vocab', 'make_vocab',
            'tiny_classes', 'coco_vocab', 'voc_vocab', 'tiny_vocab', 'get_vocab', 'find_class_words', 'token_positions',
@@ -71,9 +71,39 @@ def guidance_settings(model:str, vocab, rows:list, capture_cfg:CaptureConfig=Non
                 n=len(rows), captions_sha256=rows_hash, capture=asdict(capture_cfg or CaptureConfig()), **(extra or {}), **gen_kw)
 
 # %% ../nbs/05f_guidance.ipynb #00000062
-def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw):
+def real_image(images_dir, # the folder the rows' 'image' paths are relative to
+               row:dict, # a caption row with 'image' (as `glass caption` writes it)
+               size:int): # side of the output
+    "The real image a caption row names, short side resized to `size` (bicubic) and centre-cropped: (3, size, size) in [0, 1]."
+    from PIL import Image
+    from glass.core import load_image
+    rel = row.get('image')
+    if not isinstance(rel, str): raise InputError(f"caption row {row.get('caption')!r} has no 'image' (a path relative to --images)")
+    p = Path(images_dir) / rel
+    if not p.is_file(): raise MissingInputError(f"image {p} of caption {row.get('caption')!r} not found (--images {images_dir})")
+    try: im = load_image(p)
+    except ValueError as e: raise InputError(str(e)) from None
+    s = size / min(im.size)
+    im = im.resize((max(size, round(im.width * s)), max(size, round(im.height * s))), Image.BICUBIC)
+    l, t = (im.width - size) // 2, (im.height - size) // 2
+    return torch.from_numpy(np.asarray(im.crop((l, t, l + size, t + size))).copy()).permute(2, 0, 1).float() / 255
+
+def _real_masks(pipe, rows, idx, vocab, capture_cfg, seed, gen_kw, real):
+    "Pseudo masks of the real images `rows` name (`masks_from_images`: one conditional denoising step from `real['noise_level']`)."
+    from glass.pseudo_masks import _size
+    size = _size(pipe, gen_kw.get('height'), gen_kw.get('width'))[0][0]
+    ims = torch.stack([real_image(real['images'], r, size) for r in rows])
+    t = int(real['noise_level'] * (pipe.scheduler.config.num_train_timesteps - 1))
+    kw = {k: gen_kw[k] for k in ('append', 'phrase', 'tau', 'fg', 'uncertain', 'max_area') if k in gen_kw}
+    g = masks_from_images(pipe, ims, [r['caption'] for r in rows], [r.get('class_words') for r in rows], capture_cfg, t=t, steps=1,
+                          generator=[torch.Generator(pipe.device).manual_seed(seed + i) for i in idx], vocab=vocab, **kw)
+    for k, i in enumerate(idx): g.records[k].update(seed=seed + i, noise_level=real['noise_level'], image=rows[k]['image'])
+    return g
+
+def _write_batch(pipe, rows, idx, out, vocab, capture_cfg, seed, gen_kw, real=None):
     cw = [r.get('class_words') for r in rows]
-    g = generate_with_masks(pipe, [r['caption'] for r in rows], cw, capture_cfg, seeds=[seed + i for i in idx], vocab=vocab, **gen_kw)
+    if real: g = _real_masks(pipe, rows, idx, vocab, capture_cfg, seed, gen_kw, real)
+    else: g = generate_with_masks(pipe, [r['caption'] for r in rows], cw, capture_cfg, seeds=[seed + i for i in idx], vocab=vocab, **gen_kw)
     for k, i in enumerate(idx):
         f = sample_files(i)
         _atomic(out / f['image'], _png((g.images[k].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()))
@@ -92,10 +122,14 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
                    progress:bool=True, # show a progress bar (`glass.core.progress`)
                    model_name:str=None, # the model named in the manifest; default the pipeline's `name_or_path`
                    extra:dict=None, # more settings for the manifest (scheduler, dtype, recipe)
+                   images:str=None, # a folder of real images: each row's 'image' is read from it instead of generating (`real_image`)
+                   noise_level:float=0.5, # with `images`: the fraction of the training timesteps the real latents are noised to
                    **gen_kw)->int: # arguments of `generate_with_masks` (steps, guidance, thresholds, ...)
     "Write images, pseudo masks and records of `rows` to `out_dir`, skipping finished batches; return the number written."
     out, v = Path(out_dir), get_vocab(vocab) if isinstance(vocab, str) else vocab
     model_name = model_name or getattr(pipe, 'name_or_path', None)
+    real = dict(images=str(images), noise_level=noise_level) if images is not None else None
+    if real: extra = {**(extra or {}), 'source_images': 'real', **real}
     _manifest(out, guidance_settings(model_name, vocab, rows, capture_cfg, seed, batch_size, extra, **gen_kw))
     for sub in (out, *[p for p in out.iterdir() if p.is_dir()]):  # half-written files of killed runs (not those of shards still writing)
         for t in stale_tmp(sub): t.unlink()
@@ -104,7 +138,7 @@ def write_guidance(pipe, # a diffusers StableDiffusionPipeline
     bar = progress_bar(total=sum(map(len, batches)), initial=sum(map(len, batches)) - sum(map(len, todo)),
                        desc=f'guidance {shard[0]}/{shard[1]}', unit='img', disable=not progress)
     for b in todo:
-        _write_batch(pipe, [rows[i] for i in b], b, out, v, capture_cfg, seed, gen_kw)
+        _write_batch(pipe, [rows[i] for i in b], b, out, v, capture_cfg, seed, gen_kw, real)
         bar.update(len(b))
     bar.close()
     return sum(len(b) for b in todo)
@@ -258,10 +292,14 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
                  max_area:float=None, # a class labelling more than this fraction of an image becomes 255 (sd: 1)
                  device:str=None, # default: cuda (cuda:LOCAL_RANK under a launcher) when available, else cpu
                  dtype:str=None, # fp32, fp16 or bf16 (sd: fp16 on cuda, fp32 on cpu)
+                 images:str=None, # real images instead of generated ones (the ablation): the folder each caption's 'image' is read from (as `glass caption` writes it)
+                 noise_level:float=0.5, # with --images: fraction of the training timesteps the real latents are noised to (one denoising step)
                  progress:bool=True): # progress lines; --no-progress: none
     "Generate a guidance dataset: images and pseudo masks for the captions of CAPTIONS."
     t0, sh = time.time(), launch_shard(parse_shard(shard))
-    check_flags(('batch_size', batch_size, lambda v: v >= 1, 'at least 1'), ('limit', limit, lambda v: v >= 1, 'at least 1'))
+    check_flags(('batch_size', batch_size, lambda v: v >= 1, 'at least 1'), ('limit', limit, lambda v: v >= 1, 'at least 1'),
+                ('noise_level', noise_level, lambda v: 0 < v < 1, 'in (0, 1)'))
+    if images is not None and not Path(images).is_dir(): raise MissingInputError(f"--images {images}: folder not found")
     cfg, gen, sched = _guidance_plan(recipe, steps, scheduler, guidance_scale, negative_prompt, size, cross_res, self_res, step_window,
                                      no_append, no_class_prompt, phrase, tau, fg, uncertain, max_area)
     if sched is not None and sched not in SCHEDULERS: raise InputError(f"unknown --scheduler {sched!r}; choose one of {', '.join(SCHEDULERS)} or model")
@@ -272,15 +310,20 @@ def guidance_cmd(captions:str, # captions JSONL: {"caption": ..., optional "clas
     for n, r in enumerate(rows, 1):
         if bad := [w for w in r.get('class_words') or [] if ' '.join(w.lower().split()) not in v.words]:
             raise InputError(f"{captions}: caption {n} names class word(s) {bad} outside the {vocab} vocabulary; fix 'class_words' or choose --vocab")
+    if images is not None:  # every image there before the model loads
+        for n, r in enumerate(rows, 1):
+            if not isinstance(r.get('image'), str): raise InputError(f"{captions}: caption {n} has no 'image' (a path relative to --images)")
+            if not (Path(images) / r['image']).is_file(): raise MissingInputError(f"{captions}: caption {n}'s image {Path(images) / r['image']} not found")
     check_model(model)
     device = pick_device(device)  # cuda:LOCAL_RANK under a launcher
     dtype = dtype or recipe_dtype(recipe, device)
     check_dtype(dtype)
     extra = dict(recipe=recipe, scheduler=sched or 'model', dtype=str(get_dtype(dtype)).replace('torch.', ''))
+    if images is not None: extra.update(source_images='real', images=str(images), noise_level=noise_level)  # as `write_guidance` records them
     _check_guidance_out(out_dir)
     _manifest(out_dir, guidance_settings(str(model), vocab, rows, cfg, seed, batch_size, extra, **gen), write=False)
     pipe = set_scheduler(load_pipeline(model, device, dtype=dtype), sched)
     _check_capture(pipe, cfg, gen)
-    n = write_guidance(pipe, rows, out_dir, vocab, cfg, seed, batch_size, sh, progress, str(model), extra, **gen)
+    n = write_guidance(pipe, rows, out_dir, vocab, cfg, seed, batch_size, sh, progress, str(model), extra, images=images, noise_level=noise_level, **gen)
     print(f"wrote {n} samples (shard {sh[0]}/{sh[1]}) in {time.time() - t0:.1f}s -> {out_dir}")
     return n

@@ -8,7 +8,8 @@ __all__ = ['RELEASED_UNET', 'TINY_PROPERTIES', 'FID_WEIGHTS', 'MissingPart', 'ch
            'evaluate_semseg', 'match_objects', 'tinyworld_properties', 'category_property', 'slot_examples',
            'make_probe', 'fit_probe', 'Standardise', 'probe_property', 'property_task', 'tinyworld_property_task',
            'reconstruct', 'frechet_distance', 'gaussian_stats', 'encoder_features', 'encoder_frechet_distance',
-           'fid_status', 'inception_fid', 'generation_task', 'overlay_figure', 'segment_images', 'segment_cmd']
+           'fidelity_inception', 'fid_libraries', 'fid_status', 'inception_fid', 'generation_task', 'overlay_figure',
+           'segment_images', 'segment_cmd']
 
 # %% ../nbs/09a_tasks.ipynb #00000002
 import json, math, time
@@ -411,24 +412,62 @@ def encoder_frechet_distance(encoder, real:Tensor, fake:Tensor, # (n, 3, H, W) i
     return frechet_distance(*gaussian_stats(fr), *gaussian_stats(ff))
 
 # %% ../nbs/09a_tasks.ipynb #00000039
-FID_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth' # torch-fidelity's FID Inception weights
+FID_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth' # the name of torch-fidelity's FID Inception weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth: the same tensors)
 
-def fid_status():
-    "(available, message): whether FID can be computed offline here."
+def _fidelity_package():
+    "Register torch-fidelity's package in `sys.modules` without running its `__init__` (which imports torchvision)."
+    import importlib.util, sys, types
+    spec = importlib.util.find_spec('torch_fidelity')
+    if spec is None: raise ImportError("torch-fidelity is not installed")
+    pkg = types.ModuleType('torch_fidelity'); pkg.__path__, pkg.__spec__, pkg.__file__ = list(spec.submodule_search_locations), spec, spec.origin
+    sys.modules['torch_fidelity'] = pkg
+
+def fidelity_inception():
+    "torch-fidelity's `FeatureExtractorInceptionV3` class (importable without torchvision)."
+    import sys
+    try:
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        return FeatureExtractorInceptionV3
+    except ImportError as e:
+        if getattr(e, 'name', None) == 'torch_fidelity': raise
+    except (RuntimeError, OSError): pass  # a torchvision built for another torch
+    for k in [k for k in sys.modules if k == 'torch_fidelity' or k.startswith('torch_fidelity.')]: del sys.modules[k]  # a half-run __init__
+    _fidelity_package()
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    return FeatureExtractorInceptionV3
+
+def fid_libraries():
+    "None where torchmetrics and torch-fidelity's Inception can be imported, else why not."
+    try: fidelity_inception()  # first: torchmetrics imports torch-fidelity when it is installed
+    except ImportError as e: return f"torch-fidelity cannot be imported ({e}; pip install torch-fidelity)"
     try: import torchmetrics.image.fid  # noqa: F401
-    except ImportError: return False, "FID unavailable: torchmetrics (with torch-fidelity) is not installed; use encoder_frechet_distance"
-    f = Path(torch.hub.get_dir()) / 'checkpoints' / FID_WEIGHTS
-    if not f.is_file(): return False, f"FID unavailable: Inception weights not found at {f} (glass never downloads them); use encoder_frechet_distance"
+    except ImportError as e: return f"torchmetrics cannot be imported ({e}; pip install torchmetrics)"
+    return None
+
+def fid_status(weights=None): # the Inception weights file (`FID_WEIGHTS`); None: not given
+    "(available, message): whether FID can be computed here with `weights`."
+    if weights is None: return False, "FID unavailable: no Inception weights given (--inception FILE; glass never downloads them); see encoder_frechet_distance"
+    w = Path(weights)
+    if not w.is_file(): return False, f"FID unavailable: Inception weights {w} not found" + (" (a folder; give the .pth file)" if w.is_dir() else '')
+    if why := fid_libraries(): return False, f"FID unavailable: {why}"
     return True, 'ok'
 
-def inception_fid(real:Tensor, fake:Tensor): # (n, 3, H, W) images in [0, 1]
-    "FID between real and generated images (torchmetrics), where weights are present locally."
-    ok, msg = fid_status()
-    if not ok: raise RuntimeError(msg)
+def inception_fid(real:Tensor, fake:Tensor, # (n, 3, H, W) images in [0, 1] (at least 2 each)
+                  weights, # the Inception weights file (`FID_WEIGHTS`)
+                  batch_size:int=64): # images per Inception call
+    "FID between `real` and `fake` (torchmetrics' statistic on torch-fidelity's Inception-v3 pool features, 2048-d)."
+    ok, msg = fid_status(weights)
+    if not ok: raise (MissingInputError if 'not found' in msg or 'no Inception' in msg else InputError)(msg)
+    if min(len(real), len(fake)) < 2: raise InputError(f"FID needs at least 2 images per set, got {len(real)} real and {len(fake)} generated")
+    fidelity_inception()  # torch-fidelity importable before torchmetrics imports it
     from torchmetrics.image.fid import FrechetInceptionDistance
-    fid = FrechetInceptionDistance(normalize=True)
-    fid.update(real.float(), real=True); fid.update(fake.float(), real=False)
-    return fid.compute().item()
+    try: fid = FrechetInceptionDistance(feature=2048, normalize=True, antialias=False,  # the FID graph's resize (torch-fidelity's); torchmetrics' default antialiases
+                                       feature_extractor_weights_path=str(weights))
+    except Exception as e:  # not a state dict, or one of another network
+        raise InputError(f"{weights}: not the FID Inception-v3 weights of torch-fidelity / pytorch-fid ({type(e).__name__}: {str(e)[:200]})") from None
+    for x, is_real in ((real, True), (fake, False)):
+        for i in range(0, len(x), batch_size): fid.update(x[i:i + batch_size].float().clamp(0, 1), real=is_real)
+    return float(fid.compute())
 
 # %% ../nbs/09a_tasks.ipynb #0000003c
 @torch.no_grad()
@@ -436,10 +475,13 @@ def generation_task(model, dataset, # samples without a transform (only `image` 
                     n:int=64, num_inference_steps:int=25, guidance_scale:float=1., scheduler:str='dpm',
                     batch_size:int=64, # images per batch; each batch restarts its noise from `seed`, so the images depend on it
                     seed:int=42, # every batch draws its slot and decoder noise from a new generator seeded `seed`
-                    progress:bool=False):
-    "Conditional generation from slots: encoder Frechet distance (and FID where available) against the real images."
+                    progress:bool=False,
+                    inception=None): # FID Inception weights file (`FID_WEIGHTS`); None: no FID
+    "Conditional generation from slots: encoder Frechet distance (and FID, given Inception weights) against the real images."
     from glass.data import ResizeShortCrop, collate
     from glass.core import progress as bar
+    ok, msg = fid_status(inception)
+    if inception is not None and not ok: raise (MissingInputError if 'not found' in msg else InputError)(msg)  # before hours of sampling
     s, r = model.config.image_size, model.config.decoder_resolution
     tf, real, fake = ResizeShortCrop(image_size=s, decoder_size=r), [], []
     idx = list(range(min(n, len(dataset))))
@@ -453,8 +495,7 @@ def generation_task(model, dataset, # samples without a transform (only `image` 
                seed_rule='a generator seeded `seed` is re-created for every batch (the released eval_generation.py)',
                resolution=r, preprocess=repr(tf),
                real=f'the dataset images in order, short side resized to {r} and centre-cropped (image_dec); the slots from the {s}-px centre square')
-    ok, msg = fid_status()
-    res.update(fid=inception_fid(real, fake)) if ok else res.update(fid=None, fid_note=msg)
+    res.update(fid=inception_fid(real, fake, inception), inception=str(inception)) if ok else res.update(fid=None, fid_note=msg)
     return res, real, fake
 
 # %% ../nbs/09a_tasks.ipynb #0000003f

@@ -1139,7 +1139,11 @@ RUN_PRESETS = {
         feature_decoder_hidden=([2048, 2048, 2048], _ours('built, not trained: lambda_inst = 0')))),
     'glass-coco-inst-only': _vary(_GLASS_COCO, model=dict(
         lambda_sem=(0.0, f'{_S}: the ablation "Only Instance Guidance": no semantic guidance')),
-        data=dict(mask_size=(128, _ours('the pseudo masks are read but unused: lambda_sem = 0'))))}
+        data=dict(mask_size=(128, _ours('the pseudo masks are read but unused: lambda_sem = 0')))),
+    # the paper's data ablation: real images and their pseudo masks in place of generated images
+    'glass-coco-real': _vary(_GLASS_COCO, data=dict(
+        root=('data/guidance/coco-real', f'{_S}: the ablation with real images in place of generated ones (a path: --data_root, a '
+                                         '`glass guidance --images` folder: COCO train2017 images with their BLIP-2 captions and pseudo masks)')))}
 
 _STAGE2 = dict(
     model=dict(stage=(2, f'{_S}: "in Phase 2, the diffusion decoder is trained jointly" (the released glass_st2 checkpoint is the result)'),

@@ -155,6 +155,8 @@ def test_reader_pages_in_chromium(site):
     assert all(r['scale'] is None or r['scale'] >= check_site.MIN_SCALE for r in figs)
     ov = [r for r in more['figures']['overview.html'] if r['src'] == 'images/pipeline.svg']
     assert ov and ov[0]['text_px'] >= check_site.MIN_TEXT_PX      # the overview's SVG, its text measured too
+    ovp = [r for r in more['phone']['overview.html']['figures'] if r['src'] == 'images/pipeline.svg']
+    assert ovp and ovp[0]['text_px'] >= check_site.MIN_TEXT_PX     # on a phone too: it keeps its width and scrolls sideways
     # a phone: content first, the sidebar behind its button, nothing wider than the screen
     ph = more['phone']['core.html']
     assert not ph['sidebar_visible'] and ph['toggle_visible'] and ph['title_top'] < 300 and not ph['overflow']

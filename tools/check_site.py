@@ -440,6 +440,8 @@ def browser_check(docs='_docs', root=ROOT, pages=READER_PAGES, shots=None, all_p
             if r['sidebar_visible']: pr('the sidebar is open before the content (it should fold behind a button)')
             if r['title_top'] is None or not (0 <= r['title_top'] < 300): pr(f'the title is not near the top (at {r["title_top"]} px)')
             if r['overflow']: pr('the page is wider than the screen')
+            rows, probs = figure_legibility(b.js(_READ_FIGURES), docs, page)   # the figures at the phone's width too
+            r['figures'] = rows; problems += [f'{q} (at 390 px)' for q in probs]
             b.screenshot(shots/f'{Path(page).stem}-phone.png')
             if page == 'core.html' and r['toggle_visible']:
                 b.js("document.getElementById('sidebar-toggle').click()")
