@@ -15,7 +15,8 @@ generated images and pseudo masks, made once in `OUT/guidance`), seed 0 unless a
 * guidance data at 160 steps: the real TRAIN scenes with their TRUE semantic masks in place of generated images and
   pseudo masks (`gt_semantic`: what perfect pseudo masks would give), and with the true INSTANCE masks as if they were
   classes (`gt_instance`: guidance that separates instances of one class);
-* the baselines at the longer budget: diffusion-only and DINOSAUR-style at 640 steps.
+* the baselines at the longer budget: diffusion-only and DINOSAUR-style at 640 steps;
+* the recipe at 160 steps: stage 1's peak learning rate 1e-3 and 2e-3 (the demo's: 4e-4).
 
 Scores: the demo's protocol on the first `n_val` VAL scenes (never test), percent. Frame (same scenes): colour
 k-means (K = 6), k-means of the encoder's own patch features (K = 6, cosine), the grid, the patch oracle.
@@ -52,6 +53,9 @@ VARIANTS = {  # name -> model, steps, GlassConfig overrides, data ('guidance' | 
     'dinosaur_640': dict(model='dinosaur', steps=640),
     'diffusion_640': dict(model='diffusion', steps=640),
     'glass_320': dict(model='glass', steps=320),
+    # the recipe: stage 1's peak learning rate (the demo's 4e-4) at the demo's budget
+    'glass_160_lr1e-3': dict(model='glass', steps=160, budget=dict(lr=1e-3)),
+    'glass_160_lr2e-3': dict(model='glass', steps=160, budget=dict(lr=2e-3)),
     # encoder: a real DINOv2 ViT-S/14 (possibly fine-tuned; `bench/vits_onnx.py`) at 336 px, the same 24 x 24 grid
     'vits_glass_160': dict(model='glass', steps=160, encoder='vits', budget=dict(image_size=336)),
     'vits_dinosaur_160': dict(model='dinosaur', steps=160, encoder='vits', budget=dict(image_size=336)),

@@ -89,10 +89,19 @@ def main(out:str, # folder of the seed demos (OUT/seed-N)
     torch.set_num_threads(threads or torch.get_num_threads())
     feat = feature_kmeans(D.stand_ins_dir(None), b.n_test, b, split='test')
     mean, std, goals = summarise(per_seed, feat)
+    checks = [dict(check=c['check'], numbers=[per_seed[s]['checks'][i]['numbers'] for s in seeds],
+                   met=sum(per_seed[s]['checks'][i]['met'] for s in seeds)) for i, c in enumerate(per_seed[seeds[0]]['checks'])]
+    binding = {n: {k: _stats([per_seed[s]['part_binding'][n][k] for s in seeds]) for k in ('whole', 'split', 'merged')}
+               for n in (per_seed[seeds[0]]['part_binding'] or {})}
     res = dict(seeds=seeds, n_test=b.n_test, budget=dict(steps=b.steps, stage2_steps=b.stage2_steps, n_guidance=b.n_guidance),
-               mean=mean, std=std, goals=goals, per_seed=per_seed, feature_kmeans_test=feat)
+               mean=mean, std=std, goals=goals, checks=checks, part_binding=binding, per_seed=per_seed, feature_kmeans_test=feat)
     stem = Path(result if not quick else result + '_quick')
     stem.with_suffix('.json').write_text(json.dumps(res, indent=1) + '\n')
-    md = table_md(mean, std, seeds) + '\n\n' + '\n'.join(f"* {'met' if g['met'] else 'MISSED'}: {g['goal']}: {g['numbers']}" for g in goals)
+    md = (table_md(mean, std, seeds) + '\n\nGoals (on the means):\n\n' +
+          '\n'.join(f"* {'met' if g['met'] else 'MISSED'}: {g['goal']}: {g['numbers']}" for g in goals) +
+          '\n\nThe demo\'s checks of decodes and edits, seed by seed:\n\n' +
+          '\n'.join(f"* met in {c['met']} of {len(seeds)}: {c['check']}: {'; '.join(c['numbers'])}" for c in checks) +
+          '\n\nPart binding of compound objects (percent whole / split / merged, mean ± std):\n\n' +
+          '\n'.join(f"* {n}: " + ' / '.join(f'{m:.1f} ± {d:.1f}' if d is not None else f'{m:.1f}' for m, d in v.values()) for n, v in binding.items()))
     stem.with_suffix('.md').write_text(md + '\n')
     print(md)

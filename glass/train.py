@@ -1142,8 +1142,9 @@ RUN_PRESETS = {
         data=dict(mask_size=(128, _ours('the pseudo masks are read but unused: lambda_sem = 0')))),
     # the paper's data ablation: real images and their pseudo masks in place of generated images
     'glass-coco-real': _vary(_GLASS_COCO, data=dict(
-        root=('data/guidance/coco-real', f'{_S}: the ablation with real images in place of generated ones (a path: --data_root, a '
-                                         '`glass guidance --images` folder: COCO train2017 images with their BLIP-2 captions and pseudo masks)')))}
+        root=('data/guidance/coco-real', _ours('a path: --data_root, a `glass guidance --images` folder (COCO train2017 images, their BLIP-2 '
+                                               'captions and pseudo masks): the ablation "real images instead of generated ones", whose '
+                                               'settings are not in the sources we hold; everything else is glass-coco\'s'))))}
 
 _STAGE2 = dict(
     model=dict(stage=(2, f'{_S}: "in Phase 2, the diffusion decoder is trained jointly" (the released glass_st2 checkpoint is the result)'),

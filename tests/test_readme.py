@@ -133,3 +133,21 @@ def test_paper_scale_commands_are_the_reproduce_notebooks():
     assert len(readme_cmds) == 5 and None not in readme_cmds
     missing = [c for c in readme_cmds if c not in nb_cmds]
     assert not missing, f'README commands that 14_reproduce does not hold (and so no test runs): {missing}'
+
+def test_where_it_stands_is_the_seed_bench():
+    "Every number of the README's results table is the seed bench's (bench/results/demo_seeds.json), rounded as shown."
+    import json
+    res = json.loads((ROOT/'bench/results/demo_seeds.json').read_text())
+    names = {'GLASS': 'GLASS', 'diffusion-only': 'diffusion-only', 'DINOSAUR-style': 'DINOSAUR-style', 'colour k-means': 'k-means (colour',
+             'k-means on encoder features': 'k-means (encoder features)', 'grid': 'grid', 'patch oracle': 'patch oracle'}
+    section = README.split('## Where it stands')[1].split('\n## ')[0]
+    rows = [r for r in section.splitlines() if r.startswith('| ') and not r.startswith('| method') and not r.startswith('| ---')]
+    assert len(rows) == len(names)
+    for r in rows:
+        cells = [c.strip() for c in r.strip('|').split('|')]
+        key = next(v for k, v in names.items() if cells[0].startswith(k))
+        name = next(n for n in res['mean'] if n.startswith(key))
+        for shown, metric in zip(cells[1:4], ('fg_ari', 'mbo_i', 'miou_i')):
+            mean, sd = res['mean'][name][metric], res['std'][name].get(metric)
+            want = f'{mean:.1f}' + (f' ± {sd:.1f}' if sd else '')
+            assert shown == want, (cells[0], metric, shown, want)
