@@ -131,7 +131,8 @@ CHECKS = { # command -> (kind, argument, parameter, the command's own message fo
                 ('at_least', 'max_new_tokens', 1, '--max_new_tokens {v}: must be at least 1'),
                 ('exists', 'image_dir', None, 'image folder {v} does not exist')],
     'guidance': [('at_least', 'batch_size', 1, '--batch_size {v}: must be at least 1'),
-                 ('exists', 'captions', None, 'captions file {v} not found (one JSON object a line, e.g. written by `glass caption`)')],
+                 ('exists', 'captions', None, 'captions file {v} not found (one JSON object a line, e.g. written by `glass caption`)'),
+                 ('dir', 'images', None, '--images {v}: folder not found')],
     'train': [('exists', 'config', 'preset', 'run config {v} not found'),  # with --preset too, the command names the conflict first
               ('dir', 'init_from', ('preset', 'config'), 'init_from={v}: no such folder'),  # with those, their own checks come first
               ('required', 'out_dir', 'print_config', 'OUT_DIR (the run folder) is required; only --print_config runs without it')],
