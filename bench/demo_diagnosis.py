@@ -137,8 +137,8 @@ def frame(sd:Path, n_val:int):
     return r
 
 @torch.no_grad()
-def feature_kmeans(sd:Path, n_val:int, b, encoder:str=None, split:str='val'):
-    "k-means (K = `num_slots`, cosine) of each scene's patch features (the first `n_val` of `split`) from the demo's frozen encoder, scored as the demo scores a model."
+def feature_kmeans(sd:Path, n_val:int, b, encoder:str=None, split:str='val', dataset=None):
+    "k-means (K = `num_slots`, cosine) of each scene's patch features (the first `n_val` of `split`, or `dataset`) from the demo's frozen encoder, scored as the demo scores a model."
     from glass.model import build_model
     from glass.tinyworld import TinyWorld
     from glass.evaluate import evaluate, get_protocol, farthest_centres, lloyd_step, sq_dists
@@ -152,7 +152,8 @@ def feature_kmeans(sd:Path, n_val:int, b, encoder:str=None, split:str='val'):
         for _ in range(10): c = lloyd_step(f, c)
         ids = sq_dists(f, c).argmin(-1).view(len(f), *enc(x[:1]).shape[-2:])
         return F.one_hot(ids, b.num_slots).permute(0, 3, 1, 2).float()  # (n, K, h, w): scored as a model's masks
-    m = evaluate(seg, TinyWorld(split, n=n_val, world=D.DEMO_WORLD), D.model_protocol(b), b.eval_batch, progress=False)
+    ds = dataset if dataset is not None else TinyWorld(split, n=n_val, world=D.DEMO_WORLD)
+    m = evaluate(seg, ds, D.model_protocol(b), b.eval_batch, progress=False)
     return {x: round(100 * m[x], 1) for x in KEYS}
 
 @call_parse

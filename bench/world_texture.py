@@ -21,6 +21,7 @@ import numpy as np, torch
 from fastcore.script import call_parse
 sys.path.insert(0, str(Path(__file__).parent))
 from glass import demo as D
+from demo_diagnosis import feature_kmeans
 
 KEYS = ('fg_ari', 'mbo_i', 'miou_i', 'mbo_c', 'miou_c')
 EFFECTS = {'flat (the parts world)': (), 'shading': ('shading',), 'texture': ('texture',), 'lighting': ('lighting',),
@@ -57,23 +58,6 @@ class Restyled(torch.utils.data.Dataset):
     def __getitem__(self, i):
         s = dict(self.ds[i]); s['image'] = restyle(s['image'], s['instance'], int(s['image_id']), self.effects); return s
 
-@torch.no_grad()
-def feature_kmeans(ds, b, sd:Path):
-    "k-means (K = 6, cosine) of the stand-in encoder's patch features, scored as the demo scores a model."
-    from dataclasses import replace
-    import torch.nn.functional as F
-    from glass.model import build_model
-    from glass.evaluate import evaluate, farthest_centres, lloyd_step, sq_dists
-    enc = build_model(D.demo_config(sd, 'dinosaur', 0, b)).encoder.eval()
-    def seg(x):
-        f = enc(x).float(); hw = f.shape[-2:]
-        f = F.normalize(f.flatten(2).transpose(1, 2), dim=-1)
-        c = farthest_centres(f, b.num_slots)
-        for _ in range(10): c = lloyd_step(f, c)
-        return F.one_hot(sq_dists(f, c).argmin(-1).view(len(f), *hw), b.num_slots).permute(0, 3, 1, 2).float()
-    m = evaluate(seg, ds, D.model_protocol(b), b.eval_batch, progress=False)
-    return {k: round(100 * m[k], 1) for k in KEYS}
-
 @call_parse
 def main(n_val:int=200, # VAL scenes
          result:str='bench/results/world_texture.json'):
@@ -86,7 +70,7 @@ def main(n_val:int=200, # VAL scenes
         ds, r = Restyled(base, eff), {}
         m = evaluate(BASELINES['kmeans'](b.num_slots), ds, get_protocol('tinyworld'), b.eval_batch, progress=False)
         r['colour k-means'] = {k: round(100 * m[k], 1) for k in KEYS}
-        r['stand-in feature k-means'] = feature_kmeans(ds, b, sd)
+        r['stand-in feature k-means'] = feature_kmeans(sd, len(ds), b, dataset=ds)
         res[name] = r
         print(name, {k: v['mbo_i'] for k, v in r.items()}, flush=True)
     m = D.oracle_metrics(base, b.image_size // 4, get_protocol('tinyworld'), b.eval_batch)  # masks only: the same for every variant

@@ -188,9 +188,9 @@ def _check_generation(ckpt, n_images, steps, guidance_scale, gen_batch, inceptio
         if v < 1: raise InputError(f"{name} {v}: must be at least 1")
     if guidance_scale < 1: raise InputError(f"--guidance_scale {guidance_scale}: at least 1 (1: no guidance)")
     if inception is not None:
-        from glass.tasks import fid_status
-        ok, msg = fid_status(inception)
-        if not ok: raise (MissingInputError if 'not found' in msg else InputError)(f"--inception: {msg}")
+        from glass.tasks import require_fid
+        try: require_fid(inception)
+        except InputError as e: raise type(e)(f"--inception: {e}") from None
 
 def _generation(ckpt, ds, n, steps, guidance_scale, batch, seed, inception, encoder, sd, device, dtype, out, info):
     "The `--task generation` branch of `eval_cmd`: decode the first `n` images from their slots; write them, the real ones and metrics.json."

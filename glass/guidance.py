@@ -74,19 +74,17 @@ def guidance_settings(model:str, vocab, rows:list, capture_cfg:CaptureConfig=Non
 def real_image(images_dir, # the folder the rows' 'image' paths are relative to
                row:dict, # a caption row with 'image' (as `glass caption` writes it)
                size:int): # side of the output
-    "The real image a caption row names, short side resized to `size` (bicubic) and centre-cropped: (3, size, size) in [0, 1]."
-    from PIL import Image
+    "The real image a caption row names, short side resized to `size` (bicubic, antialiased) and centre-cropped: (3, size, size) in [0, 1]."
     from glass.core import load_image
+    from glass.data import ResizeShortCrop
     rel = row.get('image')
     if not isinstance(rel, str): raise InputError(f"caption row {row.get('caption')!r} has no 'image' (a path relative to --images)")
     p = Path(images_dir) / rel
     if not p.is_file(): raise MissingInputError(f"image {p} of caption {row.get('caption')!r} not found (--images {images_dir})")
     try: im = load_image(p)
     except ValueError as e: raise InputError(str(e)) from None
-    s = size / min(im.size)
-    im = im.resize((max(size, round(im.width * s)), max(size, round(im.height * s))), Image.BICUBIC)
-    l, t = (im.width - size) // 2, (im.height - size) // 2
-    return torch.from_numpy(np.asarray(im.crop((l, t, l + size, t + size))).copy()).permute(2, 0, 1).float() / 255
+    x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float() / 255
+    return ResizeShortCrop(image_size=size, image_kernel='bicubic_aa')({'image': x})['image'].clamp(0, 1)
 
 def _real_masks(pipe, rows, idx, vocab, capture_cfg, seed, gen_kw, real):
     "Pseudo masks of the real images `rows` name (`masks_from_images`: one conditional denoising step from `real['noise_level']`)."

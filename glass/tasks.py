@@ -8,8 +8,8 @@ __all__ = ['RELEASED_UNET', 'TINY_PROPERTIES', 'FID_WEIGHTS', 'MissingPart', 'ch
            'evaluate_semseg', 'match_objects', 'tinyworld_properties', 'category_property', 'slot_examples',
            'make_probe', 'fit_probe', 'Standardise', 'probe_property', 'property_task', 'tinyworld_property_task',
            'reconstruct', 'frechet_distance', 'gaussian_stats', 'encoder_features', 'encoder_frechet_distance',
-           'fidelity_inception', 'fid_libraries', 'fid_status', 'inception_fid', 'generation_task', 'overlay_figure',
-           'segment_images', 'segment_cmd']
+           'fidelity_inception', 'fid_libraries', 'require_fid', 'fid_status', 'inception_fid', 'generation_task',
+           'overlay_figure', 'segment_images', 'segment_cmd']
 
 # %% ../nbs/09a_tasks.ipynb #00000002
 import json, math, time
@@ -444,20 +444,24 @@ def fid_libraries():
     except ImportError as e: return f"torchmetrics cannot be imported ({e}; pip install torchmetrics)"
     return None
 
+def require_fid(weights): # the Inception weights file (`FID_WEIGHTS`); None: not given
+    "Raise the error that keeps FID from being computed here with `weights` (`MissingInputError` for a missing file), if any."
+    if weights is None: raise MissingInputError("FID unavailable: no Inception weights given (--inception FILE; glass never downloads them); see encoder_frechet_distance")
+    w = Path(weights)
+    if not w.is_file(): raise MissingInputError(f"FID unavailable: Inception weights {w} not found" + (" (a folder; give the .pth file)" if w.is_dir() else ''))
+    if why := fid_libraries(): raise InputError(f"FID unavailable: {why}")
+
 def fid_status(weights=None): # the Inception weights file (`FID_WEIGHTS`); None: not given
     "(available, message): whether FID can be computed here with `weights`."
-    if weights is None: return False, "FID unavailable: no Inception weights given (--inception FILE; glass never downloads them); see encoder_frechet_distance"
-    w = Path(weights)
-    if not w.is_file(): return False, f"FID unavailable: Inception weights {w} not found" + (" (a folder; give the .pth file)" if w.is_dir() else '')
-    if why := fid_libraries(): return False, f"FID unavailable: {why}"
+    try: require_fid(weights)
+    except InputError as e: return False, str(e)
     return True, 'ok'
 
 def inception_fid(real:Tensor, fake:Tensor, # (n, 3, H, W) images in [0, 1] (at least 2 each)
                   weights, # the Inception weights file (`FID_WEIGHTS`)
                   batch_size:int=64): # images per Inception call
     "FID between `real` and `fake` (torchmetrics' statistic on torch-fidelity's Inception-v3 pool features, 2048-d)."
-    ok, msg = fid_status(weights)
-    if not ok: raise (MissingInputError if 'not found' in msg or 'no Inception' in msg else InputError)(msg)
+    require_fid(weights)
     if min(len(real), len(fake)) < 2: raise InputError(f"FID needs at least 2 images per set, got {len(real)} real and {len(fake)} generated")
     fidelity_inception()  # torch-fidelity importable before torchmetrics imports it
     from torchmetrics.image.fid import FrechetInceptionDistance
@@ -480,8 +484,7 @@ def generation_task(model, dataset, # samples without a transform (only `image` 
     "Conditional generation from slots: encoder Frechet distance (and FID, given Inception weights) against the real images."
     from glass.data import ResizeShortCrop, collate
     from glass.core import progress as bar
-    ok, msg = fid_status(inception)
-    if inception is not None and not ok: raise (MissingInputError if 'not found' in msg else InputError)(msg)  # before hours of sampling
+    if inception is not None: require_fid(inception)  # before hours of sampling
     s, r = model.config.image_size, model.config.decoder_resolution
     tf, real, fake = ResizeShortCrop(image_size=s, decoder_size=r), [], []
     idx = list(range(min(n, len(dataset))))
@@ -495,7 +498,8 @@ def generation_task(model, dataset, # samples without a transform (only `image` 
                seed_rule='a generator seeded `seed` is re-created for every batch (the released eval_generation.py)',
                resolution=r, preprocess=repr(tf),
                real=f'the dataset images in order, short side resized to {r} and centre-cropped (image_dec); the slots from the {s}-px centre square')
-    res.update(fid=inception_fid(real, fake, inception), inception=str(inception)) if ok else res.update(fid=None, fid_note=msg)
+    if inception is not None: res.update(fid=inception_fid(real, fake, inception), inception=str(inception))
+    else: res.update(fid=None, fid_note=fid_status(None)[1])
     return res, real, fake
 
 # %% ../nbs/09a_tasks.ipynb #0000003f
